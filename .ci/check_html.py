@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Check the built book the way a reader sees it: offline, in a real browser.
+
+Serves ``_build/html`` on 127.0.0.1, loads every content page in headless Chromium and checks:
+
+* math renders: a page with math nodes gets MathJax's ``mjx-container`` elements for all of
+  them, no MathJax error (``mjx-merror``), and no raw ``$$``, ``$\\cmd`` or ``$`` glued to a
+  formula left in its text;
+* MathJax's fonts resolve: every ``@font-face`` URL MathJax writes points at a file of the build;
+* no Python traceback ("Traceback (most recent call last)") on any page, except in a cell
+  tagged ``raises-exception`` (an error shown on purpose);
+* every ``<img src>``, ``<script src>`` and stylesheet of a page exists in the build, and the
+  server answered no request of the browser with 404.
+
+Standard library only (plus the Chromium binary). Exit status 0 when every check passes,
+1 when one fails (with a report), 2 when the build or Chromium is missing.
+
+Usage::
+
+    python .ci/check_html.py [--build-dir _build/html] [--chromium /usr/bin/chromium]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import functools
+import html
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+from html.parser import HTMLParser
+from pathlib import Path
+
+TRACEBACK = "Traceback (most recent call last)"
+# Dollar signs that MyST did not turn into math: `$$`, `$\alpha`, or a `$` glued to a math
+# node (Sphinx writes inline math as \(...\), display math as \[...\]).
+RAW_MATH = re.compile(r"\$\$|\$\\[A-Za-z(\[]|\\[)\]]\$")
+NO_TEXT_TAGS = {"pre", "code", "script", "style", "textarea", "kbd", "samp"}
+VOID_TAGS = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr",
+}  # fmt: skip
+# Pages Sphinx generates around the content: no chapter text on them.
+SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html", "index.html"}
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=10000",
+]
+
+
+class PageParser(HTMLParser):
+    """One pass over an HTML document, collecting what the checks need."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        # stack entries: (tag, no_text, allowed_error, is_math)
+        self.stack: list[tuple[str, bool, bool, bool]] = []
+        self.text: list[str] = []  # prose outside code blocks
+        self.error_text: list[str] = []  # all text outside cells tagged raises-exception
+        self.style_text: list[str] = []
+        self.math_nodes = 0  # Sphinx math nodes: class "math"
+        self.math_rendered = 0  # math nodes holding an mjx-container
+        self.mjx_containers = 0
+        self.mjx_errors = 0
+        self.resources: list[tuple[str, str]] = []  # (kind, url)
+        self._math_open: list[bool] = []  # per open math node: rendered yet?
+
+    def _flags(self) -> tuple[bool, bool]:
+        no_text = any(entry[1] for entry in self.stack)
+        allowed = any(entry[2] for entry in self.stack)
+        return no_text, allowed
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        if tag == "img" and attrs.get("src"):
+            self.resources.append(("img", attrs["src"]))
+        elif tag == "script" and attrs.get("src"):
+            self.resources.append(("script", attrs["src"]))
+        elif tag == "link" and "stylesheet" in (attrs.get("rel") or "") and attrs.get("href"):
+            self.resources.append(("stylesheet", attrs["href"]))
+        if tag == "mjx-container":
+            self.mjx_containers += 1
+            if self._math_open and not self._math_open[-1]:
+                self._math_open[-1] = True
+        elif tag == "mjx-merror":
+            self.mjx_errors += 1
+        if tag in VOID_TAGS:
+            return
+        is_math = tag in ("span", "div") and "math" in classes
+        if is_math:
+            self.math_nodes += 1
+            self._math_open.append(False)
+        self.stack.append(
+            (tag, tag in NO_TEXT_TAGS, "tag_raises-exception" in classes, is_math)
+        )
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID_TAGS and self.stack and self.stack[-1][0] == tag:
+            self._pop()
+
+    def _pop(self) -> None:
+        _tag, _no_text, _allowed, is_math = self.stack.pop()
+        if is_math:
+            self.math_rendered += self._math_open.pop()
+
+    def handle_endtag(self, tag):
+        if tag in VOID_TAGS or not any(entry[0] == tag for entry in self.stack):
+            return  # stray end tag: ignore, as browsers do
+        while self.stack:
+            top = self.stack[-1][0]
+            self._pop()
+            if top == tag:
+                break
+
+    def handle_data(self, data):
+        no_text, allowed = self._flags()
+        if self.stack and self.stack[-1][0] == "style":
+            self.style_text.append(data)
+        if not allowed:
+            self.error_text.append(data)
+        if not no_text:
+            self.text.append(data)
+
+
+def parse(text: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(text)
+    parser.close()
+    return parser
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the build and remembers every request that was answered 404."""
+
+    missing: list[str] = []
+    lock = threading.Lock()
+
+    def log_message(self, format, *args):  # noqa: A002 (the signature of the base class)
+        pass
+
+    def send_error(self, code, message=None, explain=None):
+        if code == 404 and not self.path.endswith("favicon.ico"):
+            with self.lock:
+                self.missing.append(urllib.parse.unquote(self.path))
+        super().send_error(code, message, explain)
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def local_target(root: Path, page: Path, url: str) -> Path | None:
+    """The file a page-relative URL points at, or None for an external or data URL."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return None
+    if parts.scheme or parts.netloc:
+        if parts.hostname != "127.0.0.1":
+            return Path("<external>")
+        return root / urllib.parse.unquote(parts.path).lstrip("/")
+    path = urllib.parse.unquote(parts.path)
+    if not path:
+        return page
+    return (root / path.lstrip("/")) if path.startswith("/") else (page.parent / path)
+
+
+def render(chromium: str, url: str, timeout: float) -> str:
+    with tempfile.TemporaryDirectory(prefix="check-html-") as profile:
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url]
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    if result.returncode != 0 or "<html" not in result.stdout:
+        raise RuntimeError(
+            f"chromium exited with {result.returncode}: {result.stderr.strip()[-500:]}"
+        )
+    return result.stdout
+
+
+def check_static(root: Path, page: Path, parsed: PageParser) -> list[str]:
+    problems = []
+    for kind, url in parsed.resources:
+        target = local_target(root, page, url)
+        if target is None:
+            continue
+        if target == Path("<external>"):
+            problems.append(f"{kind} from the network (no offline copy): {url}")
+        elif not target.resolve().is_file():
+            problems.append(f"{kind} missing on disk: {url}")
+    if TRACEBACK in "".join(parsed.error_text):
+        problems.append(f'Python traceback in the page ("{TRACEBACK}")')
+    return problems
+
+
+def check_rendered(root: Path, page: Path, static: PageParser, dom: str) -> tuple[list[str], str]:
+    problems = []
+    rendered = parse(dom)
+    text = html.unescape("".join(rendered.text))
+    summary = "no math"
+    if static.math_nodes:
+        summary = (
+            f"math {rendered.math_rendered}/{static.math_nodes} rendered, "
+            f"{rendered.mjx_containers} mjx-container"
+        )
+        if rendered.mjx_containers == 0:
+            problems.append("math did not render: no mjx-container (is MathJax loaded?)")
+        elif rendered.math_rendered < static.math_nodes:
+            problems.append(
+                f"{static.math_nodes - rendered.math_rendered} of {static.math_nodes} "
+                "math nodes not rendered"
+            )
+        if rendered.mjx_errors:
+            problems.append(f"{rendered.mjx_errors} MathJax errors (mjx-merror): bad TeX")
+        fonts = re.findall(r"url\([\"']?([^\"')]+\.woff2?)", "".join(rendered.style_text))
+        for url in sorted(set(fonts)):
+            target = local_target(root, page, url)
+            if target is None or target == Path("<external>") or not target.is_file():
+                problems.append(f"MathJax font not in the build: {url}")
+    raw = [
+        match.group(0) + " in " + repr(source[max(0, match.start() - 25) : match.end() + 25])
+        for source in (html.unescape("".join(static.text)), text)
+        for match in RAW_MATH.finditer(source)
+    ]
+    if raw:
+        problems.append(f"{len(raw)} raw TeX delimiters left in the text: " + "; ".join(raw[:3]))
+    return problems, summary
+
+
+def content_pages(root: Path) -> list[Path]:
+    pages = []
+    for path in sorted(root.rglob("*.html")):
+        rel = path.relative_to(root)
+        if rel.parts[0].startswith("_") or rel.as_posix() in SKIP_PAGES:
+            continue
+        if rel.name.startswith("prf-"):  # sphinx-proof's index of proofs
+            continue
+        pages.append(path)
+    return pages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build-dir", default="_build/html", type=Path)
+    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument("--timeout", type=float, default=90.0, help="seconds per page")
+    parser.add_argument("--jobs", type=int, default=4, help="pages rendered at once")
+    args = parser.parse_args()
+
+    root = args.build_dir.resolve()
+    if not (root / "index.html").is_file():
+        print(f"check_html: no built book in {root}; build it first (make book).")
+        return 2
+    chromium = shutil.which(args.chromium) or (args.chromium if os.access(args.chromium, os.X_OK) else None)
+    if chromium is None:
+        print(
+            f"check_html: Chromium not found at {args.chromium}.\n"
+            "Install it (Debian/Ubuntu): sudo apt-get update && sudo apt-get install -y chromium\n"
+            "or point --chromium (or $CHROMIUM) at a Chrome/Chromium binary."
+        )
+        return 2
+
+    pages = content_pages(root)
+    # Every HTML file gets the static checks (images, scripts, tracebacks) ...
+    failures: dict[str, list[str]] = {}
+    statics: dict[Path, PageParser] = {}
+    for path in sorted(root.rglob("*.html")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in ("_static", "_sources"):
+            continue
+        parsed = parse(path.read_text(encoding="utf-8", errors="replace"))
+        statics[path] = parsed
+        problems = check_static(root, path, parsed)
+        if rel.parts[0] == "_modules":  # highlighted library source: tracebacks may be code
+            problems = [p for p in problems if "traceback" not in p]
+        if problems:
+            failures[rel.as_posix()] = problems
+
+    # ... and every content page is rendered in the browser.
+    server, port = serve(root)
+    summaries: dict[str, str] = {}
+    try:
+
+        def one(path: Path) -> tuple[str, list[str], str]:
+            rel = path.relative_to(root).as_posix()
+            url = f"http://127.0.0.1:{port}/{urllib.parse.quote(rel)}"
+            try:
+                dom = render(chromium, url, args.timeout)
+            except (RuntimeError, subprocess.TimeoutExpired) as err:
+                return rel, [f"could not render: {err}"], "not rendered"
+            problems, summary = check_rendered(root, path, statics[path], dom)
+            return rel, problems, summary
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for rel, problems, summary in pool.map(one, pages):
+                summaries[rel] = summary
+                if problems:
+                    failures.setdefault(rel, []).extend(problems)
+    finally:
+        server.shutdown()
+        server.server_close()
+    if QuietHandler.missing:
+        failures.setdefault("(browser requests)", []).extend(
+            f"404 for {path}" for path in sorted(set(QuietHandler.missing))
+        )
+
+    for path in pages:
+        rel = path.relative_to(root).as_posix()
+        status = "FAIL" if rel in failures else "ok  "
+        print(f"{status} {rel}: {summaries.get(rel, '')}")
+    checked = len(statics)
+    if failures:
+        print(f"\ncheck_html: {len(failures)} of {checked} pages have problems:")
+        for rel, problems in sorted(failures.items()):
+            for problem in problems:
+                print(f"  {rel}: {problem}")
+        return 1
+    print(
+        f"\ncheck_html: {len(pages)} pages rendered in Chromium, {checked} HTML files checked: "
+        "math renders offline, no tracebacks, every image, script and stylesheet is in the build."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+# Self-Supervised Learning, Executed: `make book`, `make test`, `make lab`.
+# Each target creates .venv when missing and installs the project with the exact versions
+# pinned in .ci/constraints.txt; a second run finds everything in place and stays quiet.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JB     := $(BIN)/jb build . --builder html
+# Progress bars are for people at a terminal; builds and tests keep their output clean.
+export SSLIB_PROGRESS ?= 0
+
+.PHONY: install test unit notebooks lint book book-ci check-html lab clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml .ci/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing sslib and its tools into $(VENV) (first run: a few minutes)"
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -c .ci/constraints.txt -e ".[all]"
+	@touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check sslib tests
+	$(BIN)/ruff format --check sslib tests
+
+unit: $(STAMP)
+	$(BIN)/pytest tests
+
+notebooks: $(STAMP)
+	$(BIN)/pytest --nbval-lax --nbval-current-env book/
+
+# The test command of the README: lint, unit tests, then every chapter under nbval.
+test: lint unit notebooks
+
+# Everyday build: notebooks execute once and are cached until they change.
+book: $(STAMP)
+	$(JB)
+
+# CI's build: every notebook executed afresh, warnings are errors.
+book-ci: $(STAMP)
+	rm -rf _build
+	$(JB) --config .ci/_config_ci.yml -W -n --keep-going
+
+check-html: $(STAMP)
+	$(BIN)/python .ci/check_html.py _build/html
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root)
+
+clean:
+	rm -rf _build .pytest_cache

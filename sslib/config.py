@@ -1,0 +1,88 @@
+"""Run-wide settings: the compute budget, the device, seeds and the cache folder.
+
+The book runs at two budgets (chapter "Introduction" explains them):
+
+* ``quick`` (default): CPU, offline data, each chapter in about two minutes on two cores;
+* ``full``: a GPU, the real datasets, paper-scale training.
+
+Set the budget with the environment variable ``SSLIB_BUDGET`` and the cache folder (where
+torchvision datasets and checkpoints go) with ``SSLIB_CACHE``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+BUDGETS = ("quick", "full")
+
+
+def budget() -> str:
+    """The compute budget, ``"quick"`` or ``"full"``, from ``SSLIB_BUDGET`` (default quick).
+
+    Raises:
+        ValueError: if ``SSLIB_BUDGET`` holds anything else.
+    """
+    value = os.environ.get("SSLIB_BUDGET", "quick").strip().lower() or "quick"
+    if value not in BUDGETS:
+        raise ValueError(
+            f"SSLIB_BUDGET={value!r} is not a budget; use one of {BUDGETS} "
+            "(for example `export SSLIB_BUDGET=full` on a GPU machine)."
+        )
+    return value
+
+
+def device() -> torch.device:
+    """The best available device: CUDA, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices) and return a CPU generator with that seed.
+
+    Args:
+        seed: any non-negative integer.
+
+    Returns:
+        A ``torch.Generator`` seeded with ``seed``, for code that takes one explicitly.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def cache_dir() -> Path:
+    """The folder for datasets and checkpoints, created on first use.
+
+    ``SSLIB_CACHE`` if set, else ``~/.cache/sslib``.
+    """
+    path = Path(os.environ.get("SSLIB_CACHE", Path.home() / ".cache" / "sslib")).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set torch's intra-op threads deliberately and return the number used.
+
+    On a two-core machine, torch's default of one thread per core can run a small model many
+    times slower when another process holds a core (measured: up to 80x), so notebooks and tests
+    choose. ``n=None`` reads ``SSLIB_THREADS`` and falls back to the number of cores.
+    """
+    if n is None:
+        n = int(os.environ.get("SSLIB_THREADS", os.cpu_count() or 1))
+    if n < 1:
+        raise ValueError(f"thread count must be >= 1, got {n}")
+    torch.set_num_threads(n)
+    return n

@@ -1,0 +1,37 @@
+"""The contract every method keeps, so one training loop (:func:`sslib.train.fit`) fits all.
+
+A method is an ``nn.Module`` with
+
+* ``loss(batch) -> (loss, metrics)``: ``loss`` is a scalar tensor, or a dict of scalar
+  tensors keyed by *player* for methods with several optimizers (an adversarial prior's
+  discriminator, say); ``metrics`` maps names to numbers or 0-d tensors for the history;
+* ``embed(x) -> h``: the frozen representation that probes evaluate;
+* optionally ``players() -> {name: parameters}``: which parameters each loss updates (default:
+  one player, ``"model"``, owning every trainable parameter);
+* optionally ``after_step(step, total_steps)``: a hook after each optimizer step (momentum
+  encoders, moving averages).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+class Method(nn.Module):
+    """Base class of the methods in :mod:`sslib.methods` (see the module docstring)."""
+
+    def loss(self, batch) -> tuple[torch.Tensor | dict[str, torch.Tensor], dict]:
+        """The training loss of one batch and the metrics to log."""
+        raise NotImplementedError(f"{type(self).__name__} must define loss(batch)")
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The representation ``h`` of a batch of inputs, shape ``(B, D)``."""
+        raise NotImplementedError(f"{type(self).__name__} must define embed(x)")
+
+    def players(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters each loss updates; one optimizer is made per player."""
+        return {"model": [p for p in self.parameters() if p.requires_grad]}
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        """Called after every optimizer step (``step`` counts from 1)."""

@@ -1,0 +1,47 @@
+"""The supervised reference: an encoder and a linear classifier trained with labels.
+
+Every chapter compares its self-supervised encoder with this one, trained on the same images
+for as long: the upper reference of the evaluation protocol (chapter 1, *Self-supervision and
+pretext tasks*).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from sslib.data import to_float
+from sslib.methods.base import Method
+
+
+class Supervised(Method):
+    """Cross-entropy training of ``encoder`` followed by a linear head.
+
+    Args:
+        encoder: maps images ``(B, C, H, W)`` to ``(B, encoder.out_dim)``.
+        num_classes: number of labels.
+        views: optional augmentation, ``views(x) -> x'`` on float images (e.g.
+            :class:`sslib.augment.Views`), applied to each training batch.
+    """
+
+    def __init__(self, encoder: nn.Module, num_classes: int, views=None):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.out_dim, num_classes)
+        self.views = views
+
+    def loss(self, batch):
+        """Cross-entropy of a batch ``(images, labels)``, in nats; logs accuracy."""
+        images, labels = batch
+        x = to_float(images)
+        if self.views is not None:
+            x = self.views(x)
+        logits = self.head(self.encoder(x))
+        loss = F.cross_entropy(logits, labels)
+        accuracy = (logits.argmax(dim=1) == labels).float().mean()
+        return loss, {"accuracy": accuracy}
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's representation ``h``, shape ``(B, encoder.out_dim)``."""
+        return self.encoder(to_float(x))

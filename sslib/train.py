@@ -1,0 +1,426 @@
+"""``fit``: the one training loop of the book and the command line.
+
+It trains any :class:`~sslib.methods.base.Method` on whole-tensor data or on a generated
+stream, with AdamW, SGD or LARS, a warm-up + cosine schedule, bf16 autocast on CUDA, optional
+``torch.compile``, gradient averaging across processes under ``torchrun``, tqdm progress, a
+metric history returned as data, and atomic checkpoints that resume exactly (the resumed run
+computes the same losses as an uninterrupted one). Methods with several players (an encoder and
+a discriminator) get one optimizer each, all stepped in the same loop. Explained in the
+introduction's section on training.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from sslib.config import device as default_device
+from sslib.data import ImageSet
+from sslib.optim import LARS, param_groups, warmup_cosine
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the message names the step."""
+
+
+@dataclass
+class History:
+    """What a run measured, as data.
+
+    Attributes:
+        step: the step (1-based) of each logged row.
+        metrics: name -> list of values, one per logged row (means over the logged interval).
+        evals: ``(step, dict)`` for each call of ``eval_fn``.
+        seconds: wall-clock time spent in :func:`fit`, summed over resumed runs.
+    """
+
+    step: list[int] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    evals: list[tuple[int, dict]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return np.asarray(self.metrics[name], dtype=float)
+
+    def last(self, name: str) -> float:
+        """The last logged value of ``name``."""
+        return float(self.metrics[name][-1])
+
+    def log(self, step: int, values: dict[str, float]) -> None:
+        """Append one row (missing names get NaN so columns stay aligned)."""
+        self.step.append(step)
+        for name in set(self.metrics) | set(values):
+            column = self.metrics.setdefault(name, [math.nan] * (len(self.step) - 1))
+            column.append(float(values.get(name, math.nan)))
+
+    def state_dict(self) -> dict:
+        """Plain data for a checkpoint."""
+        return {
+            "step": self.step,
+            "metrics": self.metrics,
+            "evals": self.evals,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> History:
+        """Inverse of :meth:`state_dict`."""
+        return cls(
+            state["step"], state["metrics"], [tuple(e) for e in state["evals"]], state["seconds"]
+        )
+
+
+Stream = Callable[[int, int, torch.Generator], object]
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _as_tensors(data, device) -> tuple[torch.Tensor, ...]:
+    if isinstance(data, ImageSet):
+        tensors = (data.images, data.labels)
+    elif isinstance(data, torch.Tensor):
+        tensors = (data,)
+    elif isinstance(data, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in data):
+        tensors = tuple(data)
+    else:
+        raise TypeError(
+            "fit's data must be an ImageSet, a tensor, a tuple of equally long tensors, or a "
+            f"stream callable(step, batch_size, generator) -> batch; got {type(data).__name__}"
+        )
+    if len({len(t) for t in tensors}) != 1:
+        raise ValueError(f"tensors in data differ in length: {[len(t) for t in tensors]}")
+    return tuple(t.to(device) for t in tensors)
+
+
+def _step_generator(seed: int, step: int) -> torch.Generator:
+    # One generator per step, derived from (seed, step): batches are the same whether a run
+    # was resumed or not, with no generator state to checkpoint.
+    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+
+
+def _batch_index(n: int, batch_size: int, seed: int, step: int, rank: int, world: int):
+    """Indices of this rank's share of the global batch at ``step``: epoch-wise shuffling."""
+    per_epoch = n // batch_size
+    epoch, i = divmod(step, per_epoch)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 7919 + epoch))
+    index = order[i * batch_size : (i + 1) * batch_size]
+    share = batch_size // world
+    return index[rank * share : (rank + 1) * share]
+
+
+def _rng_state() -> dict:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_atomic(obj, path: str | Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _make_optimizer(name: str, params, lr: float, weight_decay: float):
+    groups = param_groups(params, weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=0.9)
+    if name == "lars":
+        return LARS(groups, lr=lr)
+    raise ValueError(f"optimizer must be 'adamw', 'sgd' or 'lars', got {name!r}")
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return None
+    try:  # notebook widgets when ipywidgets is there, plain text otherwise (no warning)
+        import ipywidgets  # noqa: F401
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm import tqdm
+    return tqdm(total=total, initial=initial, file=sys.stdout, dynamic_ncols=True, leave=False)
+
+
+def _per_player(value, players: list[str], what: str) -> dict:
+    if isinstance(value, dict):
+        missing = set(players) - set(value)
+        if missing:
+            raise ValueError(f"{what} has no entry for players {sorted(missing)}")
+        return value
+    return {p: value for p in players}
+
+
+def fit(
+    method: torch.nn.Module,
+    data,
+    *,
+    steps: int | None = None,
+    epochs: float | None = None,
+    batch_size: int = 256,
+    lr: float | dict[str, float] = 1e-3,
+    weight_decay: float | dict[str, float] = 0.0,
+    optimizer: str = "adamw",
+    warmup: float = 0.0,
+    final_lr: float = 0.0,
+    grad_clip: float | None = None,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
+    compile: bool = False,
+    seed: int = 0,
+    log_every: int = 10,
+    eval_fn: Callable[[torch.nn.Module], dict] | None = None,
+    eval_every: int | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = True,
+    stop_at: int | None = None,
+    progress: bool | None = None,
+) -> History:
+    """Train ``method`` and return its :class:`History`.
+
+    Args:
+        method: a :class:`~sslib.methods.base.Method` (``loss(batch)``, optional ``players()``
+            and ``after_step``). It is moved to ``device`` and trained in place.
+        data: an :class:`~sslib.data.ImageSet` (batches are ``(images, labels)``), a tensor or
+            tuple of tensors (batches index them alike), or a stream
+            ``data(step, batch_size, generator) -> batch`` for generated data.
+        steps: number of optimizer steps (give this or ``epochs``).
+        epochs: passes over finite data, converted to ``steps`` (drops the last partial batch).
+        batch_size: the global batch size (split evenly across processes under ``torchrun``).
+        lr: peak learning rate, or a dict per player.
+        weight_decay: decoupled weight decay (biases and norms excluded), or a dict per player.
+        optimizer: ``"adamw"``, ``"sgd"`` (momentum 0.9) or ``"lars"``.
+        warmup: linear warm-up length: a fraction of ``steps`` if < 1, else a number of steps.
+        final_lr: the cosine ends at ``final_lr * lr``; pass ``warmup=0, final_lr=1`` for a
+            constant rate.
+        grad_clip: clip each player's gradient norm to this value.
+        device: where to train (default :func:`sslib.config.device`).
+        precision: ``"auto"`` (bf16 autocast on CUDA, fp32 elsewhere), ``"bf16"`` or ``"fp32"``.
+        compile: wrap ``method.loss`` in ``torch.compile``.
+        seed: seeds batch order, stream generators and the global RNG of a fresh run.
+        log_every: steps between history rows (and between finiteness checks on the GPU).
+        eval_fn: ``eval_fn(method) -> dict`` of numbers, run every ``eval_every`` steps and at
+            the end (with the method in eval mode and gradients off).
+        eval_every: steps between evaluations (default: only at the end).
+        checkpoint: path of the checkpoint file (written atomically).
+        checkpoint_every: steps between checkpoints (default: only at the end).
+        resume: continue from ``checkpoint`` if it exists.
+        stop_at: return after this step (checkpointing), as an interrupted run would.
+        progress: show a progress bar (default: on unless ``SSLIB_PROGRESS=0``).
+
+    Returns:
+        The :class:`History` (also stored in the checkpoint).
+
+    Raises:
+        NonFiniteLossError: the loss became NaN or infinite (the message names the step).
+        ValueError: inconsistent arguments (the message says which).
+    """
+    rank, world = _world()
+    dev = torch.device(device) if device is not None else default_device()
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    if batch_size % world:
+        raise ValueError(f"batch_size={batch_size} must be divisible by the {world} processes")
+    method.to(dev)
+
+    stream = callable(data) and not isinstance(data, torch.Tensor)
+    if not stream:
+        tensors = _as_tensors(data, dev)
+        n = len(tensors[0])
+        if batch_size > n:
+            raise ValueError(f"batch_size={batch_size} exceeds the {n} examples in data")
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of steps= or epochs=")
+    if steps is None:
+        if stream:
+            raise ValueError("epochs= needs finite data; give steps= for a stream")
+        steps = max(1, int(epochs * (n // batch_size)))
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    warmup_steps = int(warmup * steps) if warmup < 1 else int(warmup)
+
+    players = (
+        method.players()
+        if hasattr(method, "players")
+        else {"model": [p for p in method.parameters() if p.requires_grad]}
+    )
+    names = list(players)
+    lrs = _per_player(lr, names, "lr")
+    decays = _per_player(weight_decay, names, "weight_decay")
+    optimizers = {p: _make_optimizer(optimizer, players[p], lrs[p], decays[p]) for p in names}
+
+    history, start = History(), 0
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and resume and ckpt.exists():
+        state = torch.load(ckpt, map_location=dev, weights_only=False)
+        if state["steps"] != steps or state["batch_size"] != batch_size:
+            raise ValueError(
+                f"checkpoint {ckpt} was made for steps={state['steps']}, batch_size="
+                f"{state['batch_size']}; pass the same values or resume=False to start over"
+            )
+        method.load_state_dict(state["method"])
+        for p in names:
+            optimizers[p].load_state_dict(state["optimizers"][p])
+        history, start = History.from_state(state["history"]), state["step"]
+        _set_rng_state(state["rng"])
+    else:
+        torch.manual_seed(seed)
+
+    def save(step: int) -> None:
+        if ckpt is None or rank != 0:
+            return
+        save_atomic(
+            {
+                "method": method.state_dict(),
+                "optimizers": {p: o.state_dict() for p, o in optimizers.items()},
+                "step": step,
+                "steps": steps,
+                "batch_size": batch_size,
+                "history": history.state_dict(),
+                "rng": _rng_state(),
+            },
+            ckpt,
+        )
+
+    bf16 = precision == "bf16" or (precision == "auto" and dev.type == "cuda")
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+    autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if bf16 else nullcontext
+    loss_fn = torch.compile(method.loss) if compile else method.loss
+
+    if progress is None:
+        progress = os.environ.get("SSLIB_PROGRESS", "1") != "0"
+    bar = _progress_bar(steps, start, progress and rank == 0)
+    sums: dict[str, torch.Tensor] = {}
+    count, first_bad = 0, None
+    tic = time.perf_counter()
+
+    def evaluate(step: int) -> None:
+        was_training = method.training
+        method.eval()
+        with torch.no_grad():
+            result = {k: float(v) for k, v in eval_fn(method).items()}
+        method.train(was_training)
+        history.evals.append((step, result))
+
+    def check_finite() -> None:
+        if first_bad is not None and bool(first_bad[0] >= 0):
+            bad_step, value = int(first_bad[0]), float(first_bad[1])
+            raise NonFiniteLossError(
+                f"the loss became {value} at step {bad_step}; lower the learning rate, enable "
+                "grad_clip, or check the inputs for NaN/inf"
+            )
+
+    method.train()
+    step = start
+    for step in range(start + 1, steps + 1):  # steps count from 1
+        if stream:
+            batch = data(step, batch_size // world, _step_generator(seed + rank, step))
+        else:
+            index = _batch_index(n, batch_size, seed, step - 1, rank, world).to(dev)
+            batch = tuple(t[index] for t in tensors)
+            batch = batch[0] if len(batch) == 1 else batch
+        scale = warmup_cosine(step - 1, steps, warmup_steps, final_lr)
+        for p, opt in optimizers.items():
+            for group in opt.param_groups:
+                group["lr"] = lrs[p] * scale
+
+        with autocast():
+            loss, metrics = loss_fn(batch)
+        losses = loss if isinstance(loss, dict) else {names[0]: loss}
+        if set(losses) != set(names):
+            raise ValueError(f"loss() returned losses for {sorted(losses)}, players are {names}")
+        for opt in optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        for i, p in enumerate(names):
+            # Each loss updates only its own player's parameters (an encoder's loss leaves
+            # the discriminator alone); the graph is kept until the last backward.
+            losses[p].backward(inputs=players[p], retain_graph=i < len(names) - 1)
+        for p, opt in optimizers.items():
+            if world > 1:  # mean gradient across processes: the gradient of the global batch
+                for param in players[p]:
+                    if param.grad is not None:
+                        dist.all_reduce(param.grad, op=dist.ReduceOp.AVG)
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(players[p], grad_clip)
+            opt.step()
+        if hasattr(method, "after_step"):
+            method.after_step(step, steps)
+
+        total = sum(losses[p].detach().float() for p in names)
+        bad = ~torch.isfinite(total)
+        if first_bad is None:
+            first_bad = torch.tensor([-1.0, 0.0], device=dev)
+        first_bad = torch.where(
+            bad & (first_bad[0] < 0), torch.stack([total.new_tensor(step), total]), first_bad
+        )
+        if dev.type == "cpu":
+            check_finite()
+        row = {"loss": total} if len(names) == 1 else {f"loss/{p}": losses[p] for p in names}
+        row.update(metrics)
+        for k, v in row.items():
+            v = v.detach().float() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+            sums[k] = sums.get(k, 0) + v.to(dev)
+        count += 1
+        if step % log_every == 0 or step == steps:
+            check_finite()
+            history.log(step, {k: float(v) / count for k, v in sums.items()})
+            sums, count = {}, 0
+            if bar is not None:
+                bar.set_postfix_str(f"loss {history.last(next(iter(history.metrics))):.4g}")
+        if bar is not None:
+            bar.update(1)
+        if eval_fn is not None and eval_every and step % eval_every == 0 and step != steps:
+            evaluate(step)
+        if checkpoint_every and step % checkpoint_every == 0 and step != steps:
+            history.seconds += time.perf_counter() - tic
+            tic = time.perf_counter()
+            save(step)
+        if stop_at is not None and step >= stop_at:
+            if count:  # keep the partial interval's row; resuming logs the rest
+                history.log(step, {k: float(v) / count for k, v in sums.items()})
+            break
+
+    if bar is not None:
+        bar.close()
+    if eval_fn is not None and step == steps:
+        evaluate(step)
+    history.seconds += time.perf_counter() - tic
+    save(step)
+    method.eval()
+    return history

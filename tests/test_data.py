@@ -1,0 +1,83 @@
+import time
+
+import pytest
+import torch
+
+from sslib import data
+
+
+@pytest.mark.parametrize(
+    "name,shape,n", [("mnist5k", (1, 28, 28), 5000), ("digits", (1, 8, 8), 1797)]
+)
+def test_offline_sets(name, shape, n):
+    train, test = data.load(name, "train"), data.load(name, "test")
+    assert train.images.dtype == torch.uint8 and train.shape == shape
+    assert len(train) + len(test) == n and len(data.load(name, "all")) == n
+    assert train.images.max() > 200  # real 0..255 intensities, not 0..16
+    # stratified: every class in both splits, test ~20%
+    assert set(test.labels.tolist()) == set(range(10))
+    assert abs(len(test) / n - data.TEST_FRACTION) < 0.01
+    # splits are disjoint (compare images, which are distinct)
+    tr = {bytes(x.numpy()) for x in train.images}
+    assert not any(bytes(x.numpy()) in tr for x in test.images[:200])
+
+
+def test_mnist5k_split_is_fixed_and_balanced():
+    a, b = data.load("mnist5k"), data.load("mnist5k")
+    assert torch.equal(a.images, b.images)
+    assert torch.bincount(a.labels).tolist() == [400] * 10
+    assert len(set(a.labels[:20].tolist())) > 3  # shuffled, not sorted by label
+
+
+def test_per_class_and_subset():
+    s = data.load("digits").per_class(5, seed=1)
+    assert torch.bincount(s.labels).tolist() == [5] * 10
+    assert len(data.load("digits").subset(slice(0, 7))) == 7
+    with pytest.raises(ValueError, match="fewer than"):
+        data.load("digits").per_class(10_000)
+
+
+def test_unknown_name_and_split():
+    with pytest.raises(ValueError, match="mnist5k"):
+        data.load("imagenet")
+    with pytest.raises(ValueError, match="choose one of"):
+        data.load("digits", "validation")
+    with pytest.raises(ValueError, match="unlabeled"):
+        data.load("stl10", "val")
+
+
+def test_missing_real_set_fails_fast_and_cleanly(tmp_path):
+    root = tmp_path / "mnist"
+    start = time.perf_counter()
+    with pytest.raises(data.DatasetUnavailable, match="is not in"):
+        data.load("mnist", root=root, download=False)
+    assert time.perf_counter() - start < 5
+    assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+
+
+def test_download_failure_leaves_nothing(tmp_path, monkeypatch):
+    # Simulate a failed download: the staging folder must be removed, the target not created.
+    import torchvision.datasets as tvd
+
+    def broken(root, download=False, **kw):
+        if download:
+            open(root + "/half.gz", "w").write("x")
+            raise RuntimeError("network unreachable")
+        raise RuntimeError("Dataset not found")
+
+    monkeypatch.setattr(tvd, "MNIST", broken)
+    with pytest.raises(data.DatasetUnavailable, match="network unreachable"):
+        data.load("mnist", root=tmp_path / "mnist", download=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_imageset_validates():
+    with pytest.raises(ValueError, match="uint8"):
+        data.ImageSet(torch.zeros(2, 1, 4, 4), torch.zeros(2, dtype=torch.long), ("a",), "x", "y")
+    with pytest.raises(ValueError, match="labels"):
+        data.ImageSet(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.zeros(3), ("a",), "x", "y")
+
+
+def test_to_float():
+    x = torch.tensor([0, 255], dtype=torch.uint8)
+    torch.testing.assert_close(data.to_float(x), torch.tensor([0.0, 1.0]))
