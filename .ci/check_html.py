@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check the built book the way a reader sees it: offline, in a real browser.
+r"""Check the built book the way a reader sees it: offline, in a real browser.
 
 Serves ``_build/html`` on 127.0.0.1, loads every content page in headless Chromium and checks:
 
@@ -85,6 +85,7 @@ class PageParser(HTMLParser):
         return no_text, allowed
 
     def handle_starttag(self, tag, attrs):
+        """Record resources, math nodes and MathJax elements; open the element."""
         attrs = dict(attrs)
         classes = (attrs.get("class") or "").split()
         if tag == "img" and attrs.get("src"):
@@ -105,11 +106,10 @@ class PageParser(HTMLParser):
         if is_math:
             self.math_nodes += 1
             self._math_open.append(False)
-        self.stack.append(
-            (tag, tag in NO_TEXT_TAGS, "tag_raises-exception" in classes, is_math)
-        )
+        self.stack.append((tag, tag in NO_TEXT_TAGS, "tag_raises-exception" in classes, is_math))
 
     def handle_startendtag(self, tag, attrs):
+        """A self-closed element (``<img/>``): open it and close it at once."""
         self.handle_starttag(tag, attrs)
         if tag not in VOID_TAGS and self.stack and self.stack[-1][0] == tag:
             self._pop()
@@ -120,6 +120,7 @@ class PageParser(HTMLParser):
             self.math_rendered += self._math_open.pop()
 
     def handle_endtag(self, tag):
+        """Close the element, and any left open inside it."""
         if tag in VOID_TAGS or not any(entry[0] == tag for entry in self.stack):
             return  # stray end tag: ignore, as browsers do
         while self.stack:
@@ -129,6 +130,7 @@ class PageParser(HTMLParser):
                 break
 
     def handle_data(self, data):
+        """Sort text into prose, traceback-checked text and stylesheets."""
         no_text, allowed = self._flags()
         if self.stack and self.stack[-1][0] == "style":
             self.style_text.append(data)
@@ -139,6 +141,7 @@ class PageParser(HTMLParser):
 
 
 def parse(text: str) -> PageParser:
+    """Parse an HTML document in one pass."""
     parser = PageParser()
     parser.feed(text)
     parser.close()
@@ -152,9 +155,10 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
     lock = threading.Lock()
 
     def log_message(self, format, *args):  # noqa: A002 (the signature of the base class)
-        pass
+        """Keep the report readable: no access log."""
 
     def send_error(self, code, message=None, explain=None):
+        """Answer the error, remembering what was missing."""
         if code == 404 and not self.path.endswith("favicon.ico"):
             with self.lock:
                 self.missing.append(urllib.parse.unquote(self.path))
@@ -162,6 +166,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
+    """Serve ``root`` on a free port of 127.0.0.1 from a daemon thread."""
     handler = functools.partial(QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -184,11 +189,10 @@ def local_target(root: Path, page: Path, url: str) -> Path | None:
 
 
 def render(chromium: str, url: str, timeout: float) -> str:
+    """The DOM of ``url`` after its scripts ran, from headless Chromium with a fresh profile."""
     with tempfile.TemporaryDirectory(prefix="check-html-") as profile:
         cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url]
-        result = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0 or "<html" not in result.stdout:
         raise RuntimeError(
             f"chromium exited with {result.returncode}: {result.stderr.strip()[-500:]}"
@@ -197,6 +201,7 @@ def render(chromium: str, url: str, timeout: float) -> str:
 
 
 def check_static(root: Path, page: Path, parsed: PageParser) -> list[str]:
+    """Problems visible in the built file: missing resources, tracebacks."""
     problems = []
     for kind, url in parsed.resources:
         target = local_target(root, page, url)
@@ -212,6 +217,7 @@ def check_static(root: Path, page: Path, parsed: PageParser) -> list[str]:
 
 
 def check_rendered(root: Path, page: Path, static: PageParser, dom: str) -> tuple[list[str], str]:
+    """Problems of the page as the browser shows it, and a one-line summary of its math."""
     problems = []
     rendered = parse(dom)
     text = html.unescape("".join(rendered.text))
@@ -231,6 +237,7 @@ def check_rendered(root: Path, page: Path, static: PageParser, dom: str) -> tupl
         if rendered.mjx_errors:
             problems.append(f"{rendered.mjx_errors} MathJax errors (mjx-merror): bad TeX")
         fonts = re.findall(r"url\([\"']?([^\"')]+\.woff2?)", "".join(rendered.style_text))
+        summary += f", {len(set(fonts))} MathJax fonts"
         for url in sorted(set(fonts)):
             target = local_target(root, page, url)
             if target is None or target == Path("<external>") or not target.is_file():
@@ -246,6 +253,7 @@ def check_rendered(root: Path, page: Path, static: PageParser, dom: str) -> tupl
 
 
 def content_pages(root: Path) -> list[Path]:
+    """The pages of the book's text: every HTML file but Sphinx's own index pages."""
     pages = []
     for path in sorted(root.rglob("*.html")):
         rel = path.relative_to(root)
@@ -258,6 +266,7 @@ def content_pages(root: Path) -> list[Path]:
 
 
 def main() -> int:
+    """Run every check and print the report; the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-dir", default="_build/html", type=Path)
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -269,7 +278,9 @@ def main() -> int:
     if not (root / "index.html").is_file():
         print(f"check_html: no built book in {root}; build it first (make book).")
         return 2
-    chromium = shutil.which(args.chromium) or (args.chromium if os.access(args.chromium, os.X_OK) else None)
+    chromium = shutil.which(args.chromium) or (
+        args.chromium if os.access(args.chromium, os.X_OK) else None
+    )
     if chromium is None:
         print(
             f"check_html: Chromium not found at {args.chromium}.\n"

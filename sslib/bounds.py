@@ -189,6 +189,7 @@ def jsd(scores: torch.Tensor) -> torch.Tensor:
     return js + (mi - js).detach()  # value of mi, gradient of js
 
 
+#: The bounds by name, for code that picks one from a setting.
 BOUNDS = {"infonce": infonce, "nwj": nwj, "dv": dv, "jsd": jsd}
 
 
