@@ -338,6 +338,13 @@ def fit(
         method.train(was_training)
         history.evals.append((step, result))
 
+    def means(sums: dict, count: int) -> dict[str, float]:
+        keys = sorted(sums)
+        values = torch.stack([sums[k] for k in keys]) / count
+        if world > 1:  # log the global batch's metrics, not one process's share
+            dist.all_reduce(values, op=dist.ReduceOp.AVG)
+        return dict(zip(keys, values.tolist(), strict=True))
+
     def check_finite() -> None:
         if first_bad is not None and bool(first_bad[0] >= 0):
             bad_step, value = int(first_bad[0]), float(first_bad[1])
@@ -399,7 +406,7 @@ def fit(
         count += 1
         if step % log_every == 0 or step == steps:
             check_finite()
-            history.log(step, {k: float(v) / count for k, v in sums.items()})
+            history.log(step, means(sums, count))
             sums, count = {}, 0
             if bar is not None:
                 bar.set_postfix_str(f"loss {history.last(next(iter(history.metrics))):.4g}")
@@ -413,7 +420,7 @@ def fit(
             save(step)
         if stop_at is not None and step >= stop_at:
             if count:  # keep the partial interval's row; resuming logs the rest
-                history.log(step, {k: float(v) / count for k, v in sums.items()})
+                history.log(step, means(sums, count))
             break
 
     if bar is not None:

@@ -204,3 +204,10 @@ def test_schedule_and_lars():
     assert torch.linalg.norm(w.detach() - 1) == pytest.approx(0.01 * 4, rel=1e-5)
     with pytest.raises(ValueError, match="learning rate"):
         LARS([w], lr=0)
+
+
+def test_bf16_autocast_runs(digits):
+    m = _method(views=False)
+    h = train.fit(m, digits, steps=20, batch_size=32, lr=1e-2, precision="bf16", progress=False)
+    assert h["loss"][-1] < h["loss"][0]
+    assert next(m.parameters()).dtype == torch.float32  # autocast: fp32 master weights

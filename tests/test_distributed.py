@@ -1,0 +1,53 @@
+"""Two CPU processes (gloo) must train exactly like one process with the global batch."""
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from sslib import data, nets, train
+from sslib.methods import Supervised
+
+
+def _method():
+    torch.manual_seed(0)
+    # No batch norm: its statistics are per process unless synchronised, which is the
+    # method's choice (SyncBatchNorm), not the loop's.
+    return Supervised(nets.MLP(64, (32,), 16), 10)
+
+
+def _digits():
+    return data.load("digits").subset(slice(0, 256))
+
+
+def _worker(rank, world, init_file, out):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                            world_size=world)  # fmt: skip
+    try:
+        m = _method()
+        h = train.fit(m, _digits(), steps=12, batch_size=32, lr=1e-2, log_every=1,
+                      progress=False)  # fmt: skip
+        if rank == 0:
+            torch.save({"state": m.state_dict(), "loss": h["loss"].tolist()}, out)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
+def test_two_processes_match_one_process_with_the_global_batch(tmp_path):
+    out = tmp_path / "rank0.pt"
+    mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
+    two = torch.load(out)
+    m = _method()
+    one = train.fit(m, _digits(), steps=12, batch_size=32, lr=1e-2, log_every=1, progress=False)
+    for name, value in m.state_dict().items():
+        torch.testing.assert_close(two["state"][name], value, rtol=1e-5, atol=1e-6, msg=name)
+    # the history holds the global batch's loss, averaged over the processes
+    torch.testing.assert_close(torch.tensor(two["loss"]), torch.tensor(one["loss"].tolist()))
+
+
+def test_batch_must_split_evenly(monkeypatch):
+    monkeypatch.setattr(train, "_world", lambda: (0, 3))
+    with pytest.raises(ValueError, match="divisible"):
+        train.fit(_method(), _digits(), steps=1, batch_size=32, progress=False)
