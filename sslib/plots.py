@@ -86,8 +86,8 @@ def mi_estimates(
 
 def mi_staircase(step, estimates: dict, true_mi, ceilings: dict | None = None,
                  smooth: int = 1, axes=None, ylim: tuple[float, float] | None = None,
-                 title: str = ""):  # fmt: skip
-    """One :func:`mi_estimates` panel per estimator, side by side, on shared axes (nats).
+                 title: str = "", ncols: int = 2):  # fmt: skip
+    """One :func:`mi_estimates` panel per estimator, on shared axes (nats).
 
     The figure of Poole et al. (2019): the true MI steps up during training and each panel
     shows how one bound follows it. Explained in chapter 0, *An information-theory toolkit*.
@@ -98,26 +98,29 @@ def mi_staircase(step, estimates: dict, true_mi, ceilings: dict | None = None,
         true_mi: the true MI at each step, shape (T,).
         ceilings: estimator name -> a ceiling to draw (InfoNCE's log N); others get none.
         smooth: width of the moving mean drawn over each estimate.
-        axes: a sequence of ``len(estimates)`` axes (default: a new row of panels).
+        axes: ``len(estimates)`` axes to draw on (default: a new grid of ``ncols`` columns).
         ylim: y range shared by the panels (default: -1 to 1.5 times the largest true MI),
             so that a single exploding estimate does not squash the others.
         title: prefix of each panel's title, e.g. the critic's name.
+        ncols: columns of the new grid when ``axes`` is not given.
 
     Returns:
-        The axes, one per estimator.
+        The axes, one per estimator, as a flat array.
     """
     if axes is None:
-        axes = plt.subplots(1, len(estimates), figsize=(3.2 * len(estimates), 3),
+        nrows = -(-len(estimates) // ncols)
+        axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.6 * nrows), sharex=True,
                             sharey=True, layout="constrained")[1]  # fmt: skip
-    axes = np.atleast_1d(axes)
+    axes = np.ravel(axes)
+    for ax in axes[len(estimates) :]:  # a grid larger than needed: hide the spare panels
+        ax.set_visible(False)
     true_mi = np.asarray(true_mi, dtype=float)
     ceilings = ceilings or {}
-    for ax, (name, estimate) in zip(axes, estimates.items(), strict=True):
+    for ax, (name, estimate) in zip(axes, estimates.items(), strict=False):
         mi_estimates(step, estimate, true_mi, ax=ax, ceiling=ceilings.get(name), smooth=smooth,
                      title=f"{title} {name}".strip())  # fmt: skip
         ax.set_ylim(*(ylim or (-1.0, 1.5 * true_mi.max())))
-        if ax is not axes[0]:
-            ax.set_ylabel("")
+        ax.label_outer()  # tick labels and axis names only on the outer panels
     handles = {h.get_label(): h for ax in axes for h in ax.get_lines()}  # one entry per label
     axes[0].legend(handles.values(), handles.keys(), fontsize="small", loc="upper left")
     return axes
