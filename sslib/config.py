@@ -76,12 +76,14 @@ def cache_dir() -> Path:
 def set_threads(n: int | None = None) -> int:
     """Set torch's intra-op threads deliberately and return the number used.
 
-    On a two-core machine, torch's default of one thread per core can run a small model many
-    times slower when another process holds a core (measured: up to 80x), so notebooks and tests
-    choose. ``n=None`` reads ``SSLIB_THREADS`` and falls back to the number of cores.
+    ``n=None`` reads ``SSLIB_THREADS`` and otherwise leaves one core free: ``cores - 1``, at
+    least 1. On a two-core machine torch's default of one thread per core ran the chapter-0
+    critics in 37 s on an idle machine but over 400 s (killed) when another process held a
+    core, against 42-49 s with one thread either way: OpenMP threads that wait for a busy core
+    stall every operation. Notebooks, tests and CI call this first.
     """
     if n is None:
-        n = int(os.environ.get("SSLIB_THREADS", os.cpu_count() or 1))
+        n = int(os.environ.get("SSLIB_THREADS", max(1, (os.cpu_count() or 1) - 1)))
     if n < 1:
         raise ValueError(f"thread count must be >= 1, got {n}")
     torch.set_num_threads(n)

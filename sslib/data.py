@@ -175,7 +175,7 @@ _TORCHVISION = {
     "stl10": ("STL10", ("train", "test", "unlabeled", "train+unlabeled")),
 }
 
-#: Offline datasets (no network): name -> loader.
+#: Name -> loader of each offline dataset; these need no network.
 OFFLINE = {"mnist5k": _mnist5k, "digits": _digits}
 #: Every name :func:`load` accepts.
 DATASETS = tuple(OFFLINE) + tuple(_TORCHVISION)

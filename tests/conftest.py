@@ -1,12 +1,10 @@
-import os
-
 import pytest
 import torch
 
 from sslib import config
 
-# Small models on two cores run fastest, and reproducibly, on one thread.
-config.set_threads(int(os.environ.get("SSLIB_THREADS", 1)))
+# Deliberate thread count (SSLIB_THREADS, else cores - 1): see config.set_threads.
+config.set_threads()
 
 
 @pytest.fixture(autouse=True)
