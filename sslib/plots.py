@@ -84,9 +84,17 @@ def mi_estimates(
     return ax
 
 
-def mi_staircase(step, estimates: dict, true_mi, ceilings: dict | None = None,
-                 smooth: int = 1, axes=None, ylim: tuple[float, float] | None = None,
-                 title: str = "", ncols: int = 2):  # fmt: skip
+def mi_staircase(
+    step,
+    estimates: dict,
+    true_mi,
+    ceilings: dict | None = None,
+    smooth: int = 1,
+    axes=None,
+    ylim: tuple[float, float] | None = None,
+    title: str = "",
+    ncols: int = 2,
+):
     """One :func:`mi_estimates` panel per estimator, on shared axes (nats).
 
     The figure of Poole et al. (2019): the true MI steps up during training and each panel
@@ -109,16 +117,29 @@ def mi_staircase(step, estimates: dict, true_mi, ceilings: dict | None = None,
     """
     if axes is None:
         nrows = -(-len(estimates) // ncols)
-        axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.6 * nrows), sharex=True,
-                            sharey=True, layout="constrained")[1]  # fmt: skip
+        axes = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(3.6 * ncols, 2.6 * nrows),
+            sharex=True,
+            sharey=True,
+            layout="constrained",
+        )[1]
     axes = np.ravel(axes)
     for ax in axes[len(estimates) :]:  # a grid larger than needed: hide the spare panels
         ax.set_visible(False)
     true_mi = np.asarray(true_mi, dtype=float)
     ceilings = ceilings or {}
     for ax, (name, estimate) in zip(axes, estimates.items(), strict=False):
-        mi_estimates(step, estimate, true_mi, ax=ax, ceiling=ceilings.get(name), smooth=smooth,
-                     title=f"{title} {name}".strip())  # fmt: skip
+        mi_estimates(
+            step,
+            estimate,
+            true_mi,
+            ax=ax,
+            ceiling=ceilings.get(name),
+            smooth=smooth,
+            title=f"{title} {name}".strip(),
+        )
         ax.set_ylim(*(ylim or (-1.0, 1.5 * true_mi.max())))
         ax.label_outer()  # tick labels and axis names only on the outer panels
     handles = {h.get_label(): h for ax in axes for h in ax.get_lines()}  # one entry per label
