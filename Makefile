@@ -44,7 +44,7 @@ book-ci: $(STAMP)
 
 # The built pages in headless Chromium: math drawn, images load, no tracebacks.
 check-html: $(STAMP)
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python .ci/check_html.py --build-dir _build/html
 
 lab: $(STAMP)
