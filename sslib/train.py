@@ -27,6 +27,7 @@ import torch.distributed as dist
 
 from sslib.config import device as default_device
 from sslib.data import ImageSet
+from sslib.methods.base import Method
 from sslib.optim import LARS, param_groups, warmup_cosine
 
 
@@ -274,11 +275,8 @@ def fit(
         raise ValueError(f"steps must be >= 1, got {steps}")
     warmup_steps = int(warmup * steps) if warmup < 1 else int(warmup)
 
-    players = (
-        method.players()
-        if hasattr(method, "players")
-        else {"model": [p for p in method.parameters() if p.requires_grad]}
-    )
+    # A plain nn.Module with a loss() trains as one player, exactly as a Method would.
+    players = method.players() if hasattr(method, "players") else Method.players(method)
     names = list(players)
     lrs = _per_player(lr, names, "lr")
     decays = _per_player(weight_decay, names, "weight_decay")
