@@ -72,3 +72,41 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
     # the positive of row k is row k + N (first views) or k - N (second views)
     targets = (torch.arange(2 * n, device=z.device) + n) % (2 * n)  # (2N,)
     return F.cross_entropy(logits, targets)
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL( N(mu, diag(exp(logvar))) || N(0, I) ) per example, in nats.
+
+    The rate term of a VAE (Kingma and Welling, 2014, appendix B) and of the variational
+    information bottleneck (Alemi et al., 2017): averaged over the data it is an upper bound on
+    the mutual information I(X; Z) between the input and the stochastic code. Closed form::
+
+        KL = 1/2 * sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1).
+
+    Explained in chapter 2, *Autoencoders*, and chapter 6, *The information bottleneck*.
+
+    Args:
+        mu: posterior means. Shape: (N, D).
+        logvar: posterior log-variances log sigma^2. Shape: (N, D).
+
+    Returns:
+        Per-example KL in nats, >= 0. Shape: (N,).
+    """
+    if mu.shape != logvar.shape:
+        raise ValueError(
+            f"gaussian_kl needs mu and logvar of the same shape, got {tuple(mu.shape)} and "
+            f"{tuple(logvar.shape)}"
+        )
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).flatten(1).sum(dim=1)
+
+
+def reparameterize(
+    mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """A sample z = mu + sigma * eps, eps ~ N(0, I), differentiable in mu and logvar.
+
+    Shape:
+        ``(N, D), (N, D) -> (N, D)``.
+    """
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + (0.5 * logvar).exp() * eps

@@ -100,3 +100,29 @@ def test_nt_xent_of_a_batch_of_one_raises():
 def test_nt_xent_bad_inputs_raise(z1, z2, temperature, match):
     with pytest.raises(ValueError, match=match):
         nt_xent(z1, z2, temperature)
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    from torch.distributions import Normal, kl_divergence
+
+    from sslib.objectives import gaussian_kl
+
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g)
+    ours = gaussian_kl(mu, logvar)
+    ref = kl_divergence(Normal(mu, (0.5 * logvar).exp()), Normal(0.0, 1.0)).sum(1)
+    torch.testing.assert_close(ours, ref)
+    assert torch.all(gaussian_kl(torch.zeros(2, 4), torch.zeros(2, 4)) == 0)
+    with pytest.raises(ValueError, match="same shape"):
+        gaussian_kl(mu, logvar[:, :2])
+
+
+def test_reparameterize_moments_and_gradient():
+    from sslib.objectives import reparameterize
+
+    mu = torch.full((20000, 1), 2.0, requires_grad=True)
+    logvar = torch.full((20000, 1), math.log(0.25), requires_grad=True)
+    z = reparameterize(mu, logvar, torch.Generator().manual_seed(0))
+    assert abs(z.mean().item() - 2.0) < 0.02 and abs(z.std().item() - 0.5) < 0.02
+    z.sum().backward()
+    assert mu.grad is not None and logvar.grad is not None
