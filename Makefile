@@ -9,8 +9,13 @@ STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jb build . --builder html
 # Progress bars are for people at a terminal; builds and tests keep their output clean.
 export SSLIB_PROGRESS ?= 0
+# Chapters run two at a time (each kernel uses one thread: sslib.config.set_threads).
+JOBS   ?= 2
+# Kernels that run chapters for tests and builds are offline: IPython's startup file in
+# .ci/ipython calls sslib.offline.forbid_network, so a quick-budget download fails loudly.
+OFFLINE := IPYTHONDIR=$(CURDIR)/.ci/ipython SSLIB_OFFLINE=1
 
-.PHONY: install test unit notebooks lint book book-ci check-html lab clean
+.PHONY: install test unit notebooks lint book book-ci check-html check-lab lab clean
 
 install: $(STAMP)
 
@@ -28,7 +33,7 @@ unit: $(STAMP)
 	$(BIN)/pytest tests
 
 notebooks: $(STAMP)
-	$(BIN)/pytest --nbval-lax --nbval-current-env book/
+	$(OFFLINE) $(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env book/
 
 # The test command of the README: lint, unit tests, then every chapter under nbval.
 test: lint unit notebooks
@@ -40,12 +45,17 @@ book: $(STAMP)
 # CI's build: every notebook executed afresh (the cache lives in _build), warnings are errors.
 book-ci: $(STAMP)
 	rm -rf _build
-	$(JB) -W -n --keep-going  # an empty cache: every notebook runs afresh
+	$(OFFLINE) $(JB) -W -n --keep-going  # an empty cache: every notebook runs afresh
 
 # The built pages in headless Chromium: math drawn, images load, no tracebacks.
 check-html: $(STAMP)
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python .ci/check_html.py --build-dir _build/html
+
+# Each chapter through a JupyterLab server's contents API and kernels, offline; its glued
+# numbers must equal the book build's (run after book-ci).
+check-lab: $(STAMP)
+	$(BIN)/python .ci/check_lab.py --build-dir _build --jobs $(JOBS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -10,7 +10,11 @@ Serves ``_build/html`` on 127.0.0.1, loads every content page in headless Chromi
 * no Python traceback ("Traceback (most recent call last)") on any page, except in a cell
   tagged ``raises-exception`` (an error shown on purpose);
 * every ``<img src>``, ``<script src>`` and stylesheet of a page exists in the build, and the
-  server answered no request of the browser with 404.
+  server answered no request of the browser with 404;
+* every internal link resolves: its page exists and so does the element its ``#anchor`` names;
+* each chapter page offers its notebook for download and its launch buttons (Colab, Binder)
+  point at that same notebook;
+* search works: ``search.html?q=entropy`` lists results once its scripts ran.
 
 Standard library only (plus the Chromium binary). Exit status 0 when every check passes,
 1 when one fails (with a report), 2 when the build or Chromium is missing.
@@ -77,6 +81,8 @@ class PageParser(HTMLParser):
         self.mjx_containers = 0
         self.mjx_errors = 0
         self.resources: list[tuple[str, str]] = []  # (kind, url)
+        self.links: list[str] = []  # <a href>
+        self.ids: set[str] = set()  # every id="..." (link anchors)
         self._math_open: list[bool] = []  # per open math node: rendered yet?
 
     def _flags(self) -> tuple[bool, bool]:
@@ -88,6 +94,10 @@ class PageParser(HTMLParser):
         """Record resources, math nodes and MathJax elements; open the element."""
         attrs = dict(attrs)
         classes = (attrs.get("class") or "").split()
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
         if tag == "img" and attrs.get("src"):
             self.resources.append(("img", attrs["src"]))
         elif tag == "script" and attrs.get("src"):
@@ -216,6 +226,60 @@ def check_static(root: Path, page: Path, parsed: PageParser) -> list[str]:
     return problems
 
 
+def check_links(root: Path, page: Path, parsed: PageParser, pages: dict) -> list[str]:
+    """Internal links whose page or anchor does not exist."""
+    problems = []
+    for url in sorted(set(parsed.links)):
+        target = local_target(root, page, url)
+        if target is None or target == Path("<external>") or url.startswith("mailto:"):
+            continue
+        target = target.resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists():
+            problems.append(f"broken link: {url}")
+            continue
+        anchor = urllib.parse.unquote(urllib.parse.urlsplit(url).fragment)
+        if anchor and target.suffix == ".html":
+            ids = pages[target].ids if target in pages else None
+            if ids is None:
+                ids = parse(target.read_text(encoding="utf-8", errors="replace")).ids
+            if anchor not in ids:
+                problems.append(f"link to a missing anchor: {url}")
+    return problems
+
+
+def check_chapter_buttons(root: Path, page: Path, parsed: PageParser) -> list[str]:
+    """A chapter page built from a notebook offers it for download and launch."""
+    source = root / "_sources" / page.relative_to(root).with_suffix(".ipynb")
+    if not source.exists():
+        return []  # a Markdown page
+    notebook = page.relative_to(root).with_suffix(".ipynb").as_posix()  # e.g. book/03_x.ipynb
+    problems = []
+    if not any(link.endswith(f"_sources/{notebook}") for link in parsed.links):
+        problems.append(f"no download link to _sources/{notebook}")
+    for host in ("colab.research.google.com", "mybinder.org"):
+        launch = [link for link in parsed.links if host in link]
+        if not launch:
+            problems.append(f"no launch button for {host}")
+        elif not all(notebook in urllib.parse.unquote(link) for link in launch):
+            problems.append(f"launch button for {host} does not open {notebook}: {launch[0]}")
+    return problems
+
+
+def check_search(chromium: str, port: int, timeout: float) -> list[str]:
+    """Sphinx's client-side search returns results for a word every chapter uses."""
+    url = f"http://127.0.0.1:{port}/search.html?q=entropy"
+    try:
+        dom = render(chromium, url, timeout)
+    except (RuntimeError, subprocess.TimeoutExpired) as err:
+        return [f"search page could not render: {err}"]
+    results = re.search(r'<ul class="search">(.*?)</ul>', dom, flags=re.S)
+    if not results or "<li" not in results.group(1):
+        return ["search for 'entropy' listed no results (searchindex.js or searchtools broken?)"]
+    return []
+
+
 def check_rendered(root: Path, page: Path, static: PageParser, dom: str) -> tuple[list[str], str]:
     """Problems of the page as the browser shows it, and a one-line summary of its math."""
     problems = []
@@ -304,6 +368,12 @@ def main() -> int:
             problems = [p for p in problems if "traceback" not in p]
         if problems:
             failures[rel.as_posix()] = problems
+    for path, parsed in statics.items():
+        problems = check_links(root, path, parsed, statics)
+        if path in pages:
+            problems += check_chapter_buttons(root, path, parsed)
+        if problems:
+            failures.setdefault(path.relative_to(root).as_posix(), []).extend(problems)
 
     # ... and every content page is rendered in the browser.
     server, port = serve(root)
@@ -325,6 +395,9 @@ def main() -> int:
                 summaries[rel] = summary
                 if problems:
                     failures.setdefault(rel, []).extend(problems)
+        search = check_search(chromium, port, args.timeout)
+        if search:
+            failures.setdefault("search.html", []).extend(search)
     finally:
         server.shutdown()
         server.server_close()
@@ -346,7 +419,8 @@ def main() -> int:
         return 1
     print(
         f"\ncheck_html: {len(pages)} pages rendered in Chromium, {checked} HTML files checked: "
-        "math renders offline, no tracebacks, every image, script and stylesheet is in the build."
+        "math renders offline, no tracebacks, every image, script, stylesheet and internal link "
+        "resolves, chapters offer download and launch buttons, search finds results."
     )
     return 0
 
