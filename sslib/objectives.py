@@ -10,8 +10,12 @@ import math
 import torch
 import torch.nn.functional as F
 
+from sslib import distributed
 
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+
+def nt_xent(
+    z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, across_ranks: bool = True
+) -> torch.Tensor:
     """NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR, in nats.
 
     The 2N embeddings of N pairs of views are L2-normalised and compared by cosine similarity.
@@ -32,6 +36,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
         z1: projections of the first views. Shape: (N, D), N >= 2.
         z2: projections of the second views, row i paired with row i of ``z1``. Shape: (N, D).
         temperature: t > 0; smaller values weigh the hardest negatives more.
+        across_ranks: under ``torchrun``, compare this process's anchors with the embeddings
+            of every process (:func:`sslib.distributed.gather`, gradients included), so that
+            the negatives are the global batch's; a no-op in a single process.
 
     Returns:
         Scalar tensor, the mean loss in nats, between 0 and about log(2N - 1) + 2 / t.
@@ -65,13 +72,18 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
     if not (z1.is_floating_point() and z2.is_floating_point()):
         raise ValueError(f"nt_xent needs floating embeddings, got {z1.dtype} and {z2.dtype}")
 
-    z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, D), unit rows: dot product = cosine
-    logits = z @ z.T / temperature  # (2N, 2N): sim(z_k, z_m) / t
-    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
-    logits = logits.masked_fill(self_mask, float("-inf"))  # an anchor is not its own candidate
-    # the positive of row k is row k + N (first views) or k - N (second views)
-    targets = (torch.arange(2 * n, device=z.device) + n) % (2 * n)  # (2N,)
-    return F.cross_entropy(logits, targets)
+    rank, world = distributed.world() if across_ranks else (0, 1)
+    z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)  # unit rows: dot product = cosine
+    anchors = torch.cat([z1, z2])  # (2N, D): this process's rows
+    # candidates: [z1 of every process; z2 of every process], (2NW, D); W = 1 in one process
+    candidates = torch.cat([distributed.gather(z1), distributed.gather(z2)])
+    logits = anchors @ candidates.T / temperature  # (2N, 2NW): sim(z_k, z_m) / t
+    k = torch.arange(n, device=z1.device) + rank * n  # global row of each local pair
+    self_index = torch.cat([k, k + n * world])  # (2N,) where each anchor sits among candidates
+    positive = torch.cat([k + n * world, k])  # (2N,) its other view
+    rows = torch.arange(2 * n, device=z1.device)
+    logits[rows, self_index] = float("-inf")  # an anchor is not its own candidate
+    return F.cross_entropy(logits, positive)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -110,3 +122,73 @@ def reparameterize(
     """
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + (0.5 * logvar).exp() * eps
+
+
+def multiview_nt_xent(zs: list[torch.Tensor], temperature: float = 0.5) -> torch.Tensor:
+    """NT-Xent for K >= 2 views of each input: every other view of the same input is a positive.
+
+    The K N embeddings are L2-normalised; anchor k must pick each of its K - 1 partners out of
+    the K N - 1 others, and its loss is the mean of those K - 1 cross-entropies (the
+    "SupCon-out" form of Khosla et al. (2020), with the input's index as its class). For K = 2 it
+    is exactly :func:`nt_xent`.
+
+    Explained in chapter 3, *Contrastive learning*.
+
+    Args:
+        zs: K tensors of projections, row i of each from input i. Shape: (N, D) each.
+        temperature: t > 0.
+
+    Returns:
+        Scalar tensor, the mean loss in nats.
+    """
+    if len(zs) < 2 or len({tuple(z.shape) for z in zs}) != 1:
+        raise ValueError(f"need K >= 2 views of equal shape, got {[tuple(z.shape) for z in zs]}")
+    if not (math.isfinite(float(temperature)) and float(temperature) > 0):
+        raise ValueError(f"Illegal temperature {temperature!r}: it must be a finite number > 0.")
+    k, n = len(zs), zs[0].shape[0]
+    z = F.normalize(torch.cat(zs), dim=1)  # (K N, D), row a N + i: view a of input i
+    logits = z @ z.T / temperature  # (K N, K N)
+    self_mask = torch.eye(k * n, dtype=torch.bool, device=z.device)
+    log_prob = logits.masked_fill(self_mask, float("-inf")).log_softmax(dim=1)
+    ids = torch.arange(n, device=z.device).repeat(k)  # (K N,): input index of each row
+    positives = (ids[:, None] == ids[None, :]) & ~self_mask  # (K N, K N), K - 1 per row
+    return -log_prob.masked_fill(~positives, 0.0).sum() / (k * n * (k - 1))
+
+
+def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
+    """Alignment of Wang and Isola (2020): E ||u - v||^alpha over positive pairs, lower is better.
+
+    Embeddings are L2-normalised first, so the value lies in [0, 2^alpha].
+
+    Explained in chapter 3, *Contrastive learning*.
+
+    Args:
+        z1: embeddings of the first views. Shape: (N, D).
+        z2: embeddings of the second views, row i paired with row i of ``z1``. Shape: (N, D).
+        alpha: the exponent, > 0.
+
+    Returns:
+        Scalar tensor.
+    """
+    u, v = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+    return (u - v).norm(dim=1).pow(alpha).mean()
+
+
+def uniformity(z: torch.Tensor, t: float = 2.0) -> torch.Tensor:
+    """Uniformity of Wang and Isola (2020): log E exp(-t ||u - v||^2) over distinct pairs.
+
+    Embeddings are L2-normalised first. Lower is more uniform on the sphere; the minimum over
+    N points in D >= N - 1 dimensions is reached by a regular simplex.
+
+    Explained in chapter 3, *Contrastive learning*.
+
+    Args:
+        z: embeddings. Shape: (N, D), N >= 2.
+        t: the Gaussian kernel's scale, > 0.
+
+    Returns:
+        Scalar tensor, <= 0.
+    """
+    u = F.normalize(z, dim=1)
+    sq_dists = torch.pdist(u).pow(2)  # (N (N - 1) / 2,): every distinct pair once
+    return torch.logsumexp(-t * sq_dists, dim=0) - math.log(len(sq_dists))

@@ -51,3 +51,51 @@ def test_batch_must_split_evenly(monkeypatch):
     monkeypatch.setattr(train, "_world", lambda: (0, 3))
     with pytest.raises(ValueError, match="divisible"):
         train.fit(_method(), _digits(), steps=1, batch_size=32, progress=False)
+
+
+def _nt_xent_worker(rank, world, init_file, out):
+    from sslib.objectives import nt_xent
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                            world_size=world)  # fmt: skip
+    try:
+        weight, z1, z2 = _contrastive_problem()
+        n = z1.shape[0] // world
+        share = slice(rank * n, (rank + 1) * n)
+        loss = nt_xent(z1[share] @ weight, z2[share] @ weight, temperature=0.3)
+        loss.backward()
+        # what fit does: average the gradients (and the logged losses) over the processes
+        dist.all_reduce(weight.grad, op=dist.ReduceOp.AVG)
+        mean_loss = loss.detach().clone()
+        dist.all_reduce(mean_loss, op=dist.ReduceOp.AVG)
+        if rank == 0:
+            torch.save({"loss": mean_loss, "grad": weight.grad}, out)
+    finally:
+        dist.destroy_process_group()
+
+
+def _contrastive_problem():
+    g = torch.Generator().manual_seed(0)
+    weight = torch.randn(6, 4, generator=g, dtype=torch.float64).requires_grad_()
+    z1 = torch.randn(8, 6, generator=g, dtype=torch.float64)
+    z2 = z1 + 0.3 * torch.randn(8, 6, generator=g, dtype=torch.float64)
+    return weight, z1, z2
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
+def test_nt_xent_gathers_negatives_with_exact_gradients(tmp_path):
+    """Two processes with 4 pairs each = one process with the 8 pairs: loss and gradient."""
+    from sslib.objectives import nt_xent
+
+    out = tmp_path / "rank0.pt"
+    mp.spawn(_nt_xent_worker, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
+    two = torch.load(out)
+    weight, z1, z2 = _contrastive_problem()
+    loss = nt_xent(z1 @ weight, z2 @ weight, temperature=0.3)
+    loss.backward()
+    torch.testing.assert_close(two["loss"], loss.detach())
+    torch.testing.assert_close(two["grad"], weight.grad)
+    # and without the gather, each process would see only its own 6 negatives: not the same
+    local = nt_xent(z1[:4] @ weight, z2[:4] @ weight, temperature=0.3, across_ranks=False)
+    assert not torch.isclose(local, loss)
