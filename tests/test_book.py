@@ -27,5 +27,6 @@ def test_chapter_is_in_the_toc(path):
 def test_chapter_starts_with_one_setup_cell(path):
     cells = json.loads(path.read_text())["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
+    code = [c for c in code if 'find_spec("sslib")' not in "".join(c["source"])]  # Colab install
     setup = "".join(code[0]["source"])
     assert "sslib.budget()" in setup and "seed_everything" in setup and "set_threads" in setup
