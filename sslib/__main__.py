@@ -133,7 +133,7 @@ def _train(args) -> int:
         "method": args.method,
         "dataset": args.dataset,
         "budget": config.budget(),
-        "command": "python -m sslib " + " ".join(sys.argv[1:]),
+        "command": args.command_line,
         "commit": _commit(),
         "hardware": hardware(),
         "wall_time_s": round(time.perf_counter() - tic, 2),
@@ -142,11 +142,30 @@ def _train(args) -> int:
         "final": {k: history.last(k) for k in history.metrics},
         "probe": scores,
     }
-    path = out / f"{run}.json"
+    save_json_atomic(record, out / f"{run}.json")
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+def save_json_atomic(record: dict, path: Path) -> None:
+    """Write ``record`` as JSON through a temporary file: never a half-written record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)  # never a half-written record
-    print(json.dumps(record, indent=2))
+    os.replace(tmp, path)
+
+
+def _bench(args) -> int:
+    from sslib import bench
+
+    record = bench.bench_simclr(
+        encoder=args.encoder, batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
+        workers=args.workers, device=args.device, compile=args.compile,
+    )  # fmt: skip
+    record.update(command=args.command_line, commit=_commit(), hardware=hardware())
+    print(bench.report(record))
+    if args.json:
+        save_json_atomic(record, Path(args.json))
     return 0
 
 
@@ -177,13 +196,25 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--no-resume", dest="resume", action="store_false")
     t.add_argument("--tag", default=config.budget())
     t.add_argument("--out", default="runs", help="folder for the checkpoint and the record")
+    b = sub.add_parser("bench", help="throughput of sslib's pipeline against the usual one")
+    b.add_argument("benchmark", choices=["simclr"])
+    b.add_argument("--encoder", default="resnet18", choices=["resnet18", "cnn"])
+    b.add_argument("--batch-size", type=int, default=256)
+    b.add_argument("--steps", type=int, default=20, help="timed steps")
+    b.add_argument("--warmup", type=int, default=5, help="untimed steps first")
+    b.add_argument("--workers", type=int, default=4, help="DataLoader workers (usual pipeline)")
+    b.add_argument("--device", default=None, help="default: cuda > mps > cpu")
+    b.add_argument("--compile", action="store_true", help="torch.compile sslib's loss")
+    b.add_argument("--json", default=None, help="also write the record to this file")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
-    return {"env": _env, "data": _data, "train": _train}[args.command](args)
+    args.command_line = "python -m sslib " + " ".join(argv)  # for the records
+    return {"env": _env, "data": _data, "train": _train, "bench": _bench}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 import torch
 
 BUDGETS = ("quick", "full")
@@ -81,10 +82,15 @@ def set_threads(n: int | None = None) -> int:
     critics in 37 s on an idle machine but over 400 s (killed) when another process held a
     core, against 42-49 s with one thread either way: OpenMP threads that wait for a busy core
     stall every operation. Notebooks, tests and CI call this first.
+
+    NumPy's and scikit-learn's BLAS/OpenMP pools (the probes) get the same limit through
+    ``threadpoolctl``: left at one thread per core, one linear probe cost 8 s of CPU instead
+    of 0.13 s while another process held the second core.
     """
     if n is None:
         n = int(os.environ.get("SSLIB_THREADS", max(1, (os.cpu_count() or 1) - 1)))
     if n < 1:
         raise ValueError(f"thread count must be >= 1, got {n}")
     torch.set_num_threads(n)
+    threadpoolctl.threadpool_limits(n)
     return n

@@ -42,6 +42,10 @@ def test_cache_dir_from_env(monkeypatch, tmp_path):
 def test_set_threads():
     before = torch.get_num_threads()
     assert config.set_threads(1) == 1 and torch.get_num_threads() == 1
+    import threadpoolctl
+
+    pools = threadpoolctl.threadpool_info()
+    assert all(pool["num_threads"] == 1 for pool in pools), pools  # numpy/sklearn too
     torch.set_num_threads(before)
     with pytest.raises(ValueError):
         config.set_threads(0)

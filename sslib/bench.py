@@ -1,0 +1,217 @@
+"""Benchmarks: sslib's training pipeline against the usual one, on the same model and batch.
+
+``python -m sslib bench simclr`` trains SimCLR for a few steps on synthetic CIFAR-shaped data
+(random uint8 images, so it runs offline) in two ways and reports images per second (each image
+seen as two views), step time and peak memory:
+
+* **sslib**: the whole dataset held on the device as uint8, both views made by batched tensor
+  augmentations on the device (:class:`sslib.augment.Views`), bf16 autocast on CUDA, optional
+  ``torch.compile``, the loop of :func:`sslib.train.fit`;
+* **usual**: the pipeline most SimCLR code is written as: a ``Dataset`` applying torchvision
+  per-image transforms to each image twice, a ``DataLoader`` with worker processes, fp32, no
+  compile, the plain PyTorch loop.
+
+Both train the same encoder and projection head with the same loss, optimizer and batch size.
+Speed goals belong here, not in timed unit tests.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset
+
+from sslib import nets, train
+from sslib.config import device as default_device
+from sslib.methods.simclr import SimCLR
+from sslib.objectives import nt_xent
+
+
+@dataclass
+class BenchResult:
+    """One pipeline's measurement. Throughput counts images (each made into two views)."""
+
+    pipeline: str
+    images_per_second: float
+    step_ms: float
+    peak_memory_mb: float
+    steps: int
+    batch_size: int
+
+
+def synthetic_cifar(n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` random uint8 images shaped like CIFAR-10. Shape: ``(n, 3, 32, 32)``."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
+
+
+def _encoder(name: str) -> nn.Module:
+    if name == "resnet18":
+        return nets.ResNet18(in_channels=3)
+    if name == "cnn":
+        return nets.SmallCNN(in_channels=3, width=32)
+    raise ValueError(f"unknown encoder {name!r}: choose 'resnet18' or 'cnn'")
+
+
+def _reset_peak(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+
+
+def _peak_mb(dev: torch.device) -> float:
+    if dev.type == "cuda":
+        return torch.cuda.max_memory_allocated(dev) / 2**20
+    # CPU: the process's peak resident set (kilobytes on Linux), a coarse upper bound
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_sslib(
+    images: torch.Tensor,
+    *,
+    encoder: str,
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    dev: torch.device,
+    compile: bool = False,
+) -> BenchResult:
+    """The sslib pipeline, timed by :func:`sslib.train.fit` after ``warmup`` untimed steps."""
+    torch.manual_seed(0)
+    method = SimCLR(_encoder(encoder), temperature=0.5).to(dev)
+    data = images.to(dev)  # the dataset lives on the device, as uint8
+    kwargs = dict(batch_size=batch_size, lr=1e-3, device=dev, compile=compile, progress=False)
+    train.fit(method, data, steps=warmup, **kwargs)  # compile, cudnn autotune, allocator
+    _reset_peak(dev)
+    history = train.fit(method, data, steps=steps, log_every=steps, **kwargs)
+    seconds = history.seconds
+    return BenchResult(
+        "sslib", steps * batch_size / seconds, 1e3 * seconds / steps, _peak_mb(dev), steps,
+        batch_size,
+    )  # fmt: skip
+
+
+class _TwoViews(Dataset):
+    """The usual SimCLR dataset: each item is two independently transformed copies."""
+
+    def __init__(self, images: torch.Tensor, transform):
+        self.images, self.transform = images, transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i):
+        x = self.images[i]
+        return self.transform(x), self.transform(x)
+
+
+def usual_transform():
+    """SimCLR's CIFAR augmentation as torchvision per-image v2 transforms, to float in [0, 1]."""
+    from torchvision.transforms import v2
+
+    return v2.Compose(
+        [
+            v2.RandomResizedCrop(32, scale=(0.08, 1.0), antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.RandomApply([v2.ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.8),
+            v2.RandomGrayscale(p=0.2),
+            v2.ToDtype(torch.float32, scale=True),
+        ]
+    )
+
+
+def bench_usual(
+    images: torch.Tensor,
+    *,
+    encoder: str,
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    dev: torch.device,
+    workers: int,
+) -> BenchResult:
+    """The usual pipeline: per-image transforms in DataLoader workers, fp32, eager."""
+    torch.manual_seed(0)
+    model = SimCLR(_encoder(encoder), temperature=0.5).to(dev)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    loader = DataLoader(
+        _TwoViews(images, usual_transform()), batch_size=batch_size, shuffle=True,
+        drop_last=True, num_workers=workers, pin_memory=dev.type == "cuda",
+        persistent_workers=workers > 0,
+    )  # fmt: skip
+
+    def batches():
+        while True:
+            yield from loader
+
+    it = batches()
+    tic = 0.0
+    for step in range(warmup + steps):
+        if step == warmup:
+            _reset_peak(dev)
+            tic = time.perf_counter()
+        x1, x2 = next(it)
+        x1, x2 = x1.to(dev, non_blocking=True), x2.to(dev, non_blocking=True)
+        z1, z2 = model.project(torch.cat([x1, x2])).chunk(2)
+        loss = nt_xent(z1, z2, model.temperature)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    seconds = time.perf_counter() - tic
+    return BenchResult(
+        "usual", steps * batch_size / seconds, 1e3 * seconds / steps, _peak_mb(dev), steps,
+        batch_size,
+    )  # fmt: skip
+
+
+def bench_simclr(
+    *,
+    encoder: str = "resnet18",
+    batch_size: int = 256,
+    steps: int = 20,
+    warmup: int = 5,
+    workers: int = 4,
+    device: str | None = None,
+    compile: bool = False,
+    dataset_size: int = 4096,
+) -> dict:
+    """Both pipelines on the same synthetic data; returns a JSON-ready record with the ratio."""
+    dev = torch.device(device) if device is not None else default_device()
+    images = synthetic_cifar(max(dataset_size, batch_size))
+    common = dict(encoder=encoder, batch_size=batch_size, steps=steps, warmup=warmup, dev=dev)
+    ours = bench_sslib(images, compile=compile, **common)
+    usual = bench_usual(images, workers=workers, **common)
+    return {
+        "benchmark": "simclr",
+        "device": str(dev),
+        "encoder": encoder,
+        "compile": compile,
+        "workers": workers,
+        "results": [asdict(ours), asdict(usual)],
+        "speedup": ours.images_per_second / usual.images_per_second,
+    }
+
+
+def report(record: dict) -> str:
+    """A small table of a :func:`bench_simclr` record."""
+    lines = [f"simclr on {record['device']}, encoder {record['encoder']}"]
+    lines.append(f"{'pipeline':10s} {'images/s':>10s} {'step ms':>9s} {'peak MB':>9s}")
+    for r in record["results"]:
+        lines.append(
+            f"{r['pipeline']:10s} {r['images_per_second']:10.1f} {r['step_ms']:9.1f} "
+            f"{r['peak_memory_mb']:9.0f}"
+        )
+    lines.append(f"speedup of sslib over the usual pipeline: {record['speedup']:.2f}x")
+    return "\n".join(lines)
+
+
+def to_json(record: dict) -> str:
+    """The record as indented JSON."""
+    return json.dumps(record, indent=2)

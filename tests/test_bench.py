@@ -1,0 +1,28 @@
+"""``python -m sslib bench simclr``: both pipelines run and the record is complete."""
+
+import json
+
+from sslib import bench
+from sslib.__main__ import main
+
+
+def test_bench_simclr_record_and_cli(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    argv = ["bench", "simclr", "--encoder", "cnn", "--batch-size", "8", "--steps", "2",
+            "--warmup", "1", "--workers", "0", "--device", "cpu", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    record = json.loads(out.read_text())
+    assert [r["pipeline"] for r in record["results"]] == ["sslib", "usual"]
+    for r in record["results"]:
+        assert r["images_per_second"] > 0 and r["step_ms"] > 0 and r["steps"] == 2
+    ratio = record["results"][0]["images_per_second"] / record["results"][1]["images_per_second"]
+    assert abs(record["speedup"] - ratio) < 1e-9
+    assert record["command"].startswith("python -m sslib bench simclr") and record["hardware"]
+    assert "speedup of sslib" in capsys.readouterr().out
+
+
+def test_usual_transform_makes_float_views_of_uint8_images():
+    images = bench.synthetic_cifar(2)
+    view = bench.usual_transform()(images[0])
+    assert view.shape == (3, 32, 32) and view.dtype.is_floating_point
+    assert 0.0 <= view.min() and view.max() <= 1.0
