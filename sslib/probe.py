@@ -149,3 +149,102 @@ def evaluate(method, train: ImageSet, test: ImageSet, *, k: int = 20) -> dict[st
         "linear": linear_probe(ftr, train.labels, fte, test.labels),
         "knn": knn_accuracy(ftr, train.labels, fte, test.labels, k=k),
     }
+
+
+def per_class_index(labels, n: int, seed: int = 0) -> np.ndarray:
+    """Indices of ``n`` examples of each class, drawn without replacement with ``seed``.
+
+    The same labels and seed give the same indices, so encoders compared on the same
+    images are probed with the same labelled examples.
+
+    Raises:
+        ValueError: a class has fewer than ``n`` examples.
+    """
+    labels = _numpy(labels)
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < n:
+            raise ValueError(f"class {c} has {len(idx)} examples, fewer than n={n}")
+        picks.append(rng.choice(idx, size=n, replace=False))
+    return np.sort(np.concatenate(picks))
+
+
+def label_efficiency(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    per_class=(1, 5, 10, 50),
+    *,
+    repeats: int = 5,
+    seed: int = 0,
+    probe: str = "linear",
+    **probe_kwargs,
+) -> dict[int, np.ndarray]:
+    """Probe accuracy against the number of labelled examples per class.
+
+    For each ``n`` in ``per_class`` a probe is trained on ``n`` labelled examples of each class
+    (drawn with seeds ``seed, seed + 1, ...``, one per repeat) and tested on the whole test
+    set. Draws depend only on the labels and the seed, so every encoder gets the same examples:
+    differences between encoders are paired. A ``n`` that uses every training example is
+    probed once. Explained in chapter 1, *Self-supervision and pretext tasks*.
+
+    Args:
+        train_features: ``(N, D)``.
+        train_labels: ``(N,)``.
+        test_features: ``(M, D)``.
+        test_labels: ``(M,)``.
+        per_class: labelled examples per class to try.
+        repeats: draws of the labelled subset per ``n``.
+        seed: seed of the first draw.
+        probe: ``"linear"`` (:func:`linear_probe`) or ``"knn"`` (:func:`knn_accuracy`, with
+            ``k`` capped at the number of labelled examples).
+        **probe_kwargs: passed to the probe.
+
+    Returns:
+        ``{n: accuracies}``, each an array of shape ``(repeats,)`` (``(1,)`` when one draw
+        covers the whole training set).
+    """
+    if probe not in ("linear", "knn"):
+        raise ValueError(f"probe must be 'linear' or 'knn', got {probe!r}")
+    xtr, ytr = _numpy(train_features), _numpy(train_labels)
+    counts = np.bincount(ytr.astype(np.int64))
+    results = {}
+    for n in per_class:
+        draws = 1 if n >= counts[counts > 0].max() else repeats
+        accuracies = []
+        for r in range(draws):
+            idx = per_class_index(ytr, n, seed + r)
+            if probe == "linear":
+                acc = linear_probe(xtr[idx], ytr[idx], test_features, test_labels, **probe_kwargs)
+            else:
+                kwargs = dict(probe_kwargs)
+                kwargs["k"] = min(kwargs.get("k", 20), len(idx))
+                acc = knn_accuracy(xtr[idx], ytr[idx], test_features, test_labels, **kwargs)
+            accuracies.append(acc)
+        results[n] = np.asarray(accuracies)
+    return results
+
+
+def compare(results: dict[str, dict[str, float]], fmt: str = "{:.1%}") -> str:
+    """A plain-text table of probe results: one row per encoder, one column per metric.
+
+    Args:
+        results: ``{encoder name: {metric name: value}}``; a missing value prints as ``-``.
+        fmt: format of each value.
+
+    Returns:
+        The table as a string (print it).
+    """
+    columns = list(dict.fromkeys(k for row in results.values() for k in row))
+    rows = [["encoder", *columns]]
+    for name, row in results.items():
+        rows.append([name, *(fmt.format(row[c]) if c in row else "-" for c in columns)])
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+    lines = []
+    for r in rows:  # names left-aligned, numbers right-aligned
+        numbers = [v.rjust(w) for v, w in zip(r[1:], widths[1:], strict=True)]
+        lines.append("  ".join([r[0].ljust(widths[0]), *numbers]))
+    return "\n".join(lines)

@@ -1,0 +1,87 @@
+"""A 3D pretext task: the rotation between two renders of the same object.
+
+Render an object, turn it by one of ``K`` angles about the camera's vertical axis and render it
+again; the pseudo-label is the angle. Naming it requires inferring how the unseen side of the
+object looks, i.e. its 3D shape, which is what the downstream task (which solid is this?)
+needs. This is what "3D reconstruction" as a pretext task can mean with data we can make: the
+renders come from :mod:`sslib.render3d`. Explained in chapter 1, *Self-supervision and pretext
+tasks*.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+from sslib import render3d
+from sslib.data import to_float
+from sslib.methods.pretext.pairs import PairClassifier
+
+
+def turntable(
+    n_per_shape: int, turns: int = 4, size: int = 32, seed: int = 0, shapes=render3d.SHAPES
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Renders of each shape from random orientations, each turned ``turns`` times.
+
+    Entry ``[i, k]`` shows object ``i`` in its random orientation ``R_i`` followed by ``k``
+    turns of ``360 / turns`` degrees about the camera's vertical axis: ``Q^k R_i``.
+
+    Returns:
+        ``(views, labels)``: uint8 ``(N, turns, 1, size, size)`` with ``N = n_per_shape *
+        len(shapes)``, and the shape labels ``(N,)``.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    views, labels = [], []
+    turn = render3d.rotation_about_y(2 * math.pi / turns)
+    for label, shape in enumerate(shapes):
+        r = render3d.random_rotations(n_per_shape, generator)
+        per_turn = []
+        for _ in range(turns):
+            per_turn.append(render3d.render(shape, r, size))
+            r = turn @ r  # one more turn about the camera's y axis
+        views.append(torch.stack(per_turn, dim=1))
+        labels.append(torch.full((n_per_shape,), label, dtype=torch.long))
+    views = (torch.cat(views) * 255).round().to(torch.uint8)
+    return views, torch.cat(labels)
+
+
+def turn_pair(
+    views: torch.Tensor, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Two views of each object and the number of turns from the first to the second.
+
+    Shape:
+        ``views``: ``(B, K, C, H, W)`` -> ``x1, x2``: ``(B, C, H, W)``, labels ``(B,)`` in
+        ``0..K-1``: ``x2`` is ``x1`` turned ``labels`` times.
+    """
+    b, k = views.shape[:2]
+    if generator is None:
+        first, second = torch.randint(k, (2, b), device=views.device)
+    else:
+        first, second = torch.randint(k, (2, b), generator=generator).to(views.device)
+    index = torch.arange(b, device=views.device)
+    return views[index, first], views[index, second], (second - first) % k
+
+
+class RelativeRotation3D(PairClassifier):
+    """Pre-train ``encoder`` to name the turn between two renders of one object.
+
+    Batches are ``views`` from :func:`turntable` (or ``(views, labels)``; the labels are not
+    used).
+
+    Args:
+        encoder: maps renders ``(B, 1, H, W)`` to ``(B, encoder.out_dim)``.
+        turns: number of turns ``K`` on the turntable (chance is ``1 / K``).
+        hidden: width of the pair head.
+    """
+
+    def __init__(self, encoder: nn.Module, turns: int = 4, hidden: int = 128):
+        super().__init__(encoder, turns, hidden)
+
+    def pairs(self, batch):
+        """Two float views of each object and the turns between them."""
+        views = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x1, x2, labels = turn_pair(views)
+        return to_float(x1), to_float(x2), labels
