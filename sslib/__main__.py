@@ -84,7 +84,34 @@ def _encoder(name: str, shape):
         return nets.ResNet18(c)
     if name == "mlp":
         return nets.MLP(c * h * h, (512, 512), 256, norm="batch")
-    raise ValueError(name)
+    if name == "vit":  # patches of 7 (28x28 digits) or 4 (32x32, 96x96 photos)
+        patch = 7 if h % 7 == 0 else 4
+        return nets.TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=192, depth=6)
+    raise ValueError(f"unknown encoder {name!r}; choose cnn, resnet18, mlp or vit")
+
+
+def build_method(name: str, encoder, train_set):
+    """The method ``name`` of :data:`sslib.methods.METHODS` around ``encoder``, for this data.
+
+    Each method gets what the data decides (classes, image shape); everything else keeps the
+    defaults its chapter explains.
+    """
+    from sslib.methods import METHODS
+
+    cls = METHODS[name]
+    if name == "supervised":
+        return cls(encoder, train_set.num_classes)
+    if name == "vib":
+        return cls(encoder, num_classes=train_set.num_classes)
+    if name in ("autoencoder", "vae", "aae"):
+        return cls(encoder, image_shape=train_set.shape)
+    if name == "colorization" and train_set.shape[0] != 3:
+        raise ValueError(f"colorization needs colour images; {train_set.name} has one channel")
+    if name == "mae" and not hasattr(encoder, "num_patches"):
+        raise ValueError("mae needs a Vision Transformer: pass --encoder vit")
+    if name == "dim" and not hasattr(encoder, "feature_map"):
+        raise ValueError("dim needs an encoder with a feature map: --encoder cnn or resnet18")
+    return cls(encoder)
 
 
 def _train(args) -> int:
@@ -104,8 +131,12 @@ def _train(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     config.seed_everything(args.seed)
-    encoder = _encoder(args.encoder, train_set.shape)
-    method = METHODS[args.method](encoder, train_set.num_classes)
+    try:
+        encoder = _encoder(args.encoder, train_set.shape)
+        method = build_method(args.method, encoder, train_set)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     run = f"{args.method}-{args.dataset}-{args.tag}"
     out = Path(args.out)
     tic = time.perf_counter()
@@ -183,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a method and write its results record")
     t.add_argument("method", help="method name (see sslib.methods.METHODS)")
     t.add_argument("--dataset", default="mnist5k", help=f"one of {', '.join(data.DATASETS)}")
-    t.add_argument("--encoder", default="cnn", choices=["cnn", "resnet18", "mlp"])
+    t.add_argument("--encoder", default="cnn", choices=["cnn", "resnet18", "mlp", "vit"])
     t.add_argument("--epochs", type=float, default=10)
     t.add_argument("--batch-size", type=int, default=256)
     t.add_argument("--lr", type=float, default=1e-3)

@@ -3,9 +3,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from sslib import probe
 from sslib.__main__ import main
+from sslib.methods import METHODS
 
 
 def test_help_runs_as_a_module():
@@ -58,3 +61,21 @@ def test_train_writes_record_and_resumes(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ["supervised-digits-t.json", "supervised-digits-t.pt"]
     with pytest.raises(SystemExit):
         main(["train", "supervised", "--encoder", "transformer"])
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_method_builds_and_takes_a_step_from_the_command_line(name):
+    """Each name `python -m sslib train NAME` accepts builds for 28x28 digits and trains."""
+    from sslib import data, train
+    from sslib.__main__ import _encoder, build_method
+
+    digits = data.load("mnist5k", "train").subset(slice(0, 64))
+    encoder = _encoder("vit" if name == "mae" else "cnn", digits.shape)
+    if name == "colorization":
+        with pytest.raises(ValueError, match="colour images"):
+            build_method(name, encoder, digits)
+        return
+    method = build_method(name, encoder, digits)
+    history = train.fit(method, digits, steps=1, batch_size=32, log_every=1, progress=False)
+    assert all(np.isfinite(v).all() for v in history.metrics.values())
+    assert probe.embed(method, digits.images[:4]).shape[0] == 4
