@@ -8,6 +8,7 @@ NAME``) to their classes, in the order of the book's chapters.
 from sslib.methods.aae import AdversarialAutoencoder
 from sslib.methods.autoencoder import Autoencoder
 from sslib.methods.base import Method
+from sslib.methods.mae import MAE
 from sslib.methods.pretext import Colorization, RelativePosition, RotationPrediction
 from sslib.methods.simclr import SimCLR
 from sslib.methods.supervised import Supervised
@@ -23,6 +24,7 @@ METHODS = {
     "vae": VAE,
     "aae": AdversarialAutoencoder,
     "simclr": SimCLR,  # chapter 3
+    "mae": MAE,  # chapter 4 (its masked language model, sslib.methods.mlm, trains on text)
     "vib": VIB,  # chapter 6
 }
 

@@ -1,0 +1,65 @@
+import pytest
+import torch
+
+from sslib import nets, probe, train
+from sslib.methods.mae import MAE, random_patch_mask
+
+
+@pytest.mark.parametrize("size,patch,channels", [(28, 7, 1), (28, 4, 1), (32, 8, 3)])
+def test_patchify_round_trip(size, patch, channels):
+    x = torch.rand(2, channels, size, size)
+    patches = nets.patchify(x, patch)
+    assert patches.shape == (2, (size // patch) ** 2, channels * patch * patch)
+    assert torch.equal(nets.unpatchify(patches, patch, size, size), x)
+    grid = size // patch
+    for i in (0, grid + 1, grid**2 - 1):  # patch i is row i // grid, column i % grid
+        r, c = divmod(i, grid)
+        block = x[1, :, r * patch : (r + 1) * patch, c * patch : (c + 1) * patch]
+        assert torch.equal(patches[1, i], block.flatten())
+    with pytest.raises(ValueError):
+        nets.patchify(x, 5)
+
+
+def test_random_patch_mask_ratio():
+    keep, hidden = random_patch_mask(10, 49, 0.75, torch.Generator().manual_seed(0))
+    assert keep.shape == (10, 12) and hidden.shape == (10, 49)
+    assert (hidden.sum(1) == 37).all()
+    assert not hidden.gather(1, keep).any()  # kept patches are visible
+    assert (keep.diff(dim=1) > 0).all()
+
+
+def test_sincos_positions_are_distinct():
+    pos = nets.sincos_positions_2d(4, 4, 16)
+    assert pos.shape == (16, 16)
+    assert torch.cdist(pos, pos).add(torch.eye(16)).min() > 0.1
+
+
+def test_encoder_sees_only_kept_patches():
+    vit = nets.TinyViT(28, 7, dim=32, depth=1).eval()
+    x = torch.rand(2, 1, 28, 28)
+    keep, hidden = random_patch_mask(2, 16, 0.75, torch.Generator().manual_seed(0))
+    changed = nets.unpatchify(
+        torch.where(hidden[..., None], torch.rand(2, 16, 49), nets.patchify(x, 7)), 7, 28, 28
+    )
+    torch.testing.assert_close(vit.encode(x, keep), vit.encode(changed, keep))
+
+
+def test_mae_trains_and_reconstructs():
+    torch.manual_seed(0)
+    images = (torch.rand(64, 1, 28, 28) * 255).to(torch.uint8)
+    images[:, :, 10:18] = 255  # a shared stripe the decoder can learn
+    mae = MAE(nets.TinyViT(28, 7, dim=32, depth=1), mask_ratio=0.5, decoder_dim=32)
+    history = train.fit(mae, images, steps=40, batch_size=32, lr=3e-3, progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+    keep, _ = random_patch_mask(4, 16, 0.5, torch.Generator().manual_seed(0))
+    rec = mae.reconstruct(images[:4], keep)
+    assert rec.shape == (4, 1, 28, 28) and 0 <= rec.min() and rec.max() <= 1
+    assert mae.embed(images[:4]).shape == (4, 32)
+
+
+def test_random_init_resets_every_vit_weight():
+    vit = nets.TinyViT(28, 7, dim=32, depth=1)
+    fresh = probe.random_init(vit, seed=1)
+    for (name, a), b in zip(vit.named_parameters(), fresh.parameters(), strict=True):
+        if a.numel() > 1 and "norm" not in name:  # LayerNorms reset to the same 1s and 0s
+            assert not torch.equal(a, b), name

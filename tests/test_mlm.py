@@ -1,0 +1,44 @@
+import torch
+
+from sslib import nets, train
+from sslib.methods.mlm import MLM
+from sslib.sequences import HMM, MASK, PAD, choose_mask
+
+
+def _model(vocab_size=12, **kwargs):
+    return MLM(nets.TokenTransformer(vocab_size, max_len=16, dim=32, depth=1), **kwargs)
+
+
+def test_loss_and_embed_shapes():
+    m = _model()
+    ids = torch.randint(2, 12, (8, 16))
+    ids[0, -4:] = PAD
+    loss, metrics = m.loss(ids)
+    assert loss.ndim == 0 and torch.isfinite(loss) and 0 <= metrics["accuracy"] <= 1
+    assert m.embed(ids).shape == (8, 32)
+    mask = choose_mask(ids, 0.5)
+    assert m.masked_cross_entropy(ids, mask).shape == (int(mask.sum()),)
+
+
+def test_padding_is_ignored():
+    m = _model().eval()
+    ids = torch.randint(2, 12, (1, 10))
+    padded = torch.cat([ids, torch.full((1, 6), PAD)], dim=1)
+    torch.testing.assert_close(m.encoder(padded)[:, :10], m.encoder(ids), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(m.embed(padded), m.embed(ids), atol=1e-5, rtol=1e-5)
+
+
+def test_masked_cross_entropy_hides_the_tokens():
+    m = _model().eval()
+    ids = torch.randint(2, 12, (4, 16))
+    mask = choose_mask(ids, 0.3)
+    other = torch.where(mask, torch.randint(2, 12, ids.shape), ids)  # change hidden tokens only
+    logits = [m.logits(x.masked_fill(mask, MASK))[mask] for x in (ids, other)]
+    torch.testing.assert_close(*logits)
+
+
+def test_learns_a_repeating_language():
+    hmm = HMM.random(num_states=2, num_symbols=4, transition_concentration=0.05, seed=0)
+    m = _model(hmm.vocab_size, rate=0.3, replace=0.0, keep=0.0)
+    history = train.fit(m, hmm.stream(16), steps=60, batch_size=32, lr=3e-3, progress=False)
+    assert history["loss"][-1] < history["loss"][0] - 0.2
