@@ -82,8 +82,8 @@ def _guarded_getaddrinfo(host, *args, **kwargs):
 def forbid_network() -> None:
     """Make every non-local network access of this process raise :class:`NetworkDisabled`.
 
-    Idempotent. Patches :class:`socket.socket` (``connect``, ``connect_ex``, ``sendto``) and
-    :func:`socket.getaddrinfo`, which every Python client (urllib, requests, torchvision's
+    Idempotent. Patches ``socket.socket`` (``connect``, ``connect_ex``, ``sendto``) and
+    ``socket.getaddrinfo``, which every Python client (urllib, requests, torchvision's
     downloads) goes through; loopback and Unix sockets are left alone.
     """
     if _original:

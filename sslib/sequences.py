@@ -9,8 +9,8 @@
 * :func:`stdlib_text` and :class:`CharTokenizer`: real text that is always offline, the
   docstrings of Python's standard library, at the character level.
 
-Token ids ``0`` and ``1`` are reserved for padding (:data:`PAD`) and the mask (:data:`MASK`);
-symbols and characters start at :data:`NUM_SPECIAL`. Entropies are in nats. Explained in
+Token ids ``0`` and ``1`` are reserved for padding (``PAD``) and the mask (``MASK``);
+symbols and characters start at ``NUM_SPECIAL``. Entropies are in nats. Explained in
 chapter 4, *Masked modeling*.
 """
 

@@ -8,6 +8,7 @@ NAME``) to their classes, in the order of the book's chapters.
 from sslib.methods.aae import AdversarialAutoencoder
 from sslib.methods.autoencoder import Autoencoder
 from sslib.methods.base import Method
+from sslib.methods.dim import DeepInfoMax
 from sslib.methods.mae import MAE
 from sslib.methods.pretext import Colorization, RelativePosition, RotationPrediction
 from sslib.methods.simclr import SimCLR
@@ -25,7 +26,22 @@ METHODS = {
     "aae": AdversarialAutoencoder,
     "simclr": SimCLR,  # chapter 3
     "mae": MAE,  # chapter 4 (its masked language model, sslib.methods.mlm, trains on text)
+    "dim": DeepInfoMax,  # chapter 5
     "vib": VIB,  # chapter 6
 }
 
-__all__ = ["METHODS", "Method", *sorted({cls.__name__ for cls in METHODS.values()})]
+__all__ = [
+    "METHODS",
+    "Method",
+    "AdversarialAutoencoder",
+    "Autoencoder",
+    "Colorization",
+    "DeepInfoMax",
+    "MAE",
+    "RelativePosition",
+    "RotationPrediction",
+    "SimCLR",
+    "Supervised",
+    "VAE",
+    "VIB",
+]

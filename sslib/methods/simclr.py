@@ -41,7 +41,8 @@ class SimCLR(Method):
     Args:
         encoder: ``f``, images ``(B, C, H, W)`` to ``(B, encoder.out_dim)``.
         views: the random augmentation, ``views(x) -> x'`` on float images; default
-            :meth:`Views.for_digits` for one-channel images and :class:`Views` otherwise.
+            :meth:`~sslib.augment.Views.for_digits` for one-channel images and
+            :class:`~sslib.augment.Views` otherwise.
         temperature: t > 0 of NT-Xent.
         hidden_dim: width of the projection head's hidden layer.
         proj_dim: dimension of ``z``.

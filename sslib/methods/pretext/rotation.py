@@ -22,7 +22,7 @@ def all_rotations(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Every image under each of the four quarter turns, with the turn as label.
 
     Block ``k`` of the output holds the whole batch turned ``k`` times counter-clockwise,
-    as :func:`torch.rot90` does, so ``rotated[k * B + i] = rot90(x[i], k)``.
+    as ``torch.rot90`` does, so ``rotated[k * B + i] = rot90(x[i], k)``.
 
     Shape:
         ``x``: ``(B, C, H, H)`` -> ``rotated``: ``(4 B, C, H, H)``, ``labels``: ``(4 B,)``.
