@@ -1,6 +1,7 @@
 """The book's sources: notebooks committed clean, every chapter in the table of contents."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,18 @@ def test_chapter_starts_with_colab_install_then_one_setup_cell(path, monkeypatch
     monkeypatch.setattr(subprocess, "check_call", refuse)
     exec(compile(install, "install-cell", "exec"), {})
     assert "sslib.budget()" in setup and "seed_everything" in setup and "set_threads" in setup
+
+
+CHAPTERS = [p for p in NOTEBOOKS if p.name[:2].isdigit()]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_ends_with_summary_and_exercises_with_hidden_solutions(path):
+    cells = json.loads(path.read_text())["cells"]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    headings = [line for line in markdown.splitlines() if line.startswith("## ")]
+    assert headings[-2:] == ["## Summary", "## Exercises"], headings[-3:]
+    exercises = markdown.count("```{exercise-start}")
+    solutions = re.findall(r"```\{solution-start\}[^\n]*\n:class: dropdown", markdown)
+    assert exercises >= 2 and len(solutions) == exercises, (exercises, len(solutions))
+    assert "{cite:" in markdown, "every method is cited"
