@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from sslib import config, data
+from sslib import config, data, distributed
 
 
 def _commit() -> str | None:
@@ -140,25 +140,29 @@ def _train(args) -> int:
     run = f"{args.method}-{args.dataset}-{args.tag}"
     out = Path(args.out)
     tic = time.perf_counter()
-    try:
-        history = train.fit(
-            method,
-            train_set,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            weight_decay=args.weight_decay,
-            optimizer=args.optimizer,
-            warmup=args.warmup,
-            compile=args.compile,
-            seed=args.seed,
-            checkpoint=out / f"{run}.pt",
-            checkpoint_every=args.checkpoint_every,
-            resume=args.resume,
-        )
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    with distributed.process_group_from_env():  # under torchrun: one share of each batch
+        try:
+            history = train.fit(
+                method,
+                train_set,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                weight_decay=args.weight_decay,
+                optimizer=args.optimizer,
+                warmup=args.warmup,
+                compile=args.compile,
+                seed=args.seed,
+                checkpoint=out / f"{run}.pt",
+                checkpoint_every=args.checkpoint_every,
+                resume=args.resume,
+            )
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        rank, world = distributed.world()
+    if rank != 0:
+        return 0  # the model is the same on every process; rank 0 evaluates and records
     scores = probe.evaluate(method, train_set, test_set)
     record = {
         "method": args.method,
@@ -167,6 +171,7 @@ def _train(args) -> int:
         "command": args.command_line,
         "commit": _commit(),
         "hardware": hardware(),
+        "processes": world,
         "wall_time_s": round(time.perf_counter() - tic, 2),
         "train_time_s": round(history.seconds, 2),
         "steps": history.step[-1],

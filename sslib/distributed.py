@@ -18,6 +18,10 @@ processes against one process holding the global batch.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.distributed as dist
 from torch.distributed import _functional_collectives as funcol
@@ -28,6 +32,30 @@ def world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+@contextmanager
+def process_group_from_env() -> Iterator[None]:
+    """Join the process group ``torchrun`` describes in the environment, for a ``with`` block.
+
+    ``torchrun --nproc_per_node=K`` starts K processes with ``WORLD_SIZE``, ``RANK``,
+    ``LOCAL_RANK`` and the rendezvous address set; each joins with NCCL on its own GPU
+    (``LOCAL_RANK``) or with gloo on CPUs, and leaves at the end. Without ``torchrun``
+    (``WORLD_SIZE`` unset or 1), or inside a group already joined, it does nothing.
+    """
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1 or (dist.is_available() and dist.is_initialized()):
+        yield
+        return
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl")
+    else:
+        dist.init_process_group("gloo")
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
 
 
 def gather(x: torch.Tensor) -> torch.Tensor:

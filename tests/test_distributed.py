@@ -99,3 +99,25 @@ def test_nt_xent_gathers_negatives_with_exact_gradients(tmp_path):
     # and without the gather, each process would see only its own 6 negatives: not the same
     local = nt_xent(z1[:4] @ weight, z2[:4] @ weight, temperature=0.3, across_ranks=False)
     assert not torch.isclose(local, loss)
+
+
+def test_torchrun_trains_from_the_command_line(tmp_path):
+    """`torchrun --nproc_per_node=2 -m sslib train ...` on CPUs: one run, one record."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+               "--standalone", "-m", "sslib", "train", "supervised", "--dataset", "digits",
+               "--encoder", "mlp", "--epochs", "1", "--batch-size", "128", "--out",
+               str(tmp_path), "--tag", "t"]  # fmt: skip
+    env = dict(os.environ, SSLIB_THREADS="1", SSLIB_PROGRESS="0")
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    record = json.loads((tmp_path / "supervised-digits-t.json").read_text())
+    assert record["processes"] == 2 and record["steps"] == 11
+    assert record["probe"]["linear"] > 0.5
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "supervised-digits-t.json", "supervised-digits-t.pt"
+    ]  # fmt: skip
