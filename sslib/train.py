@@ -27,6 +27,7 @@ import torch.distributed as dist
 
 from sslib.config import device as default_device
 from sslib.data import ImageSet
+from sslib.distributed import world as _world
 from sslib.methods.base import Method
 from sslib.optim import LARS, param_groups, warmup_cosine
 
@@ -83,12 +84,6 @@ class History:
 
 
 Stream = Callable[[int, int, torch.Generator], object]
-
-
-def _world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def _average_across_processes(grads: list[torch.Tensor]) -> None:
