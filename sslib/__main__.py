@@ -22,18 +22,32 @@ import torch
 from sslib import config, data, distributed
 
 
+def _git(*args: str) -> str:
+    out = subprocess.run(
+        ["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5
+    )
+    return out.stdout.strip()
+
+
 def _commit() -> str | None:
+    """The repository's commit, with ``+dirty`` when tracked files differ from it."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            timeout=5,
-        )
-        return out.stdout.strip() or None
+        commit = _git("rev-parse", "HEAD")
+        if commit and _git("status", "--porcelain", "--untracked-files=no"):
+            commit += "+dirty"
+        return commit or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def hardware() -> str:
@@ -41,7 +55,7 @@ def hardware() -> str:
     dev = config.device()
     if dev.type == "cuda":
         return f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda})"
-    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    return f"CPU: {_cpu_name()}, {os.cpu_count()} cores"
 
 
 def _env(args) -> int:
@@ -90,40 +104,80 @@ def _encoder(name: str, shape):
     raise ValueError(f"unknown encoder {name!r}; choose cnn, resnet18, mlp or vit")
 
 
-def build_method(name: str, encoder, train_set):
+def build_method(name: str, encoder, train_set, **kwargs):
     """The method ``name`` of :data:`sslib.methods.METHODS` around ``encoder``, for this data.
 
-    Each method gets what the data decides (classes, image shape); everything else keeps the
-    defaults its chapter explains.
+    Each method gets what the data decides (classes, image shape) and ``kwargs`` (a full
+    budget's recipe); everything else keeps the defaults its chapter explains.
     """
     from sslib.methods import METHODS
 
     cls = METHODS[name]
     if name == "supervised":
-        return cls(encoder, train_set.num_classes)
+        return cls(encoder, train_set.num_classes, **kwargs)
     if name == "vib":
-        return cls(encoder, num_classes=train_set.num_classes)
+        return cls(encoder, num_classes=train_set.num_classes, **kwargs)
     if name in ("autoencoder", "vae", "aae"):
-        return cls(encoder, image_shape=train_set.shape)
+        return cls(encoder, image_shape=train_set.shape, **kwargs)
     if name == "colorization" and train_set.shape[0] != 3:
         raise ValueError(f"colorization needs colour images; {train_set.name} has one channel")
     if name == "mae" and not hasattr(encoder, "num_patches"):
         raise ValueError("mae needs a Vision Transformer: pass --encoder vit")
     if name == "dim" and not hasattr(encoder, "feature_map"):
         raise ValueError("dim needs an encoder with a feature map: --encoder cnn or resnet18")
-    return cls(encoder)
+    return cls(encoder, **kwargs)
+
+
+def _settings(args):
+    """The run's settings: each flag given on the command line, else the budget's recipe."""
+    from sslib.recipes import recipe
+
+    base = recipe(args.method, config.budget())
+    for name in ("encoder", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "warmup"):
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(base, name))
+    return base
+
+
+def _results_dir(args) -> Path:
+    if args.results is not None:
+        return Path(args.results)
+    # A full-budget run from the repository's root lands where the book shows it.
+    if config.budget() == "full" and Path("book").is_dir():
+        return Path("book/results")
+    return Path(args.out)
+
+
+class _MetricsLog:
+    """Each history row and evaluation as one JSON line, flushed: ``tail -f`` shows progress."""
+
+    def __init__(self, path: Path, fresh: bool):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("w" if fresh else "a")  # a resumed run appends
+
+    def __call__(self, step: int, row: dict) -> None:
+        self.file.write(json.dumps({"step": step, "time": round(time.time(), 3), **row}) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _train(args) -> int:
     from sslib import probe, train
     from sslib.methods import METHODS
 
+    if args.budget is not None:
+        os.environ["SSLIB_BUDGET"] = args.budget  # before anything reads the budget
+    if args.tag is None:
+        args.tag = config.budget()
     if args.method not in METHODS:
         print(
             f"error: unknown method {args.method!r}; choose one of {sorted(METHODS)}",
             file=sys.stderr,
         )
         return 2
+    recipe = _settings(args)
     try:
         train_set = data.load(args.dataset, "train")
         test_set = data.load(args.dataset, "test")
@@ -133,14 +187,27 @@ def _train(args) -> int:
     config.seed_everything(args.seed)
     try:
         encoder = _encoder(args.encoder, train_set.shape)
-        method = build_method(args.method, encoder, train_set)
+        method = build_method(args.method, encoder, train_set, **recipe.method_kwargs)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     run = f"{args.method}-{args.dataset}-{args.tag}"
     out = Path(args.out)
+    checkpoint = out / f"{run}.pt"
+    sync_bn = args.sync_bn
+    if sync_bn is None:
+        sync_bn = getattr(method, "global_batch_norm", False)
+
+    def knn(m) -> dict:  # the periodic evaluation: fast, no training
+        features = probe.embed(m, train_set), probe.embed(m, test_set)
+        return {"knn": probe.knn_accuracy(features[0], train_set.labels, features[1],
+                                          test_set.labels)}  # fmt: skip
+
     tic = time.perf_counter()
     with distributed.process_group_from_env():  # under torchrun: one share of each batch
+        rank, world = distributed.world()
+        fresh = not (args.resume and checkpoint.exists())
+        metrics_log = _MetricsLog(out / f"{run}.metrics.jsonl", fresh) if rank == 0 else None
         try:
             history = train.fit(
                 method,
@@ -151,18 +218,31 @@ def _train(args) -> int:
                 weight_decay=args.weight_decay,
                 optimizer=args.optimizer,
                 warmup=args.warmup,
+                precision=args.precision,
                 compile=args.compile,
+                channels_last=args.channels_last,
+                sync_batchnorm=sync_bn,
                 seed=args.seed,
-                checkpoint=out / f"{run}.pt",
+                log_every=args.log_every,
+                eval_fn=knn if args.eval_every else None,
+                eval_every=args.eval_every,
+                on_log=metrics_log,
+                checkpoint=checkpoint,
                 checkpoint_every=args.checkpoint_every,
                 resume=args.resume,
+                stop_at=args.stop_at,
             )
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        rank, world = distributed.world()
+        finally:
+            if metrics_log is not None:
+                metrics_log.close()
     if rank != 0:
         return 0  # the model is the same on every process; rank 0 evaluates and records
+    if not history.finished:
+        print(f"stopped after step {history.step[-1]}; the same command resumes from {checkpoint}")
+        return 0
     scores = probe.evaluate(method, train_set, test_set)
     record = {
         "method": args.method,
@@ -172,13 +252,30 @@ def _train(args) -> int:
         "commit": _commit(),
         "hardware": hardware(),
         "processes": world,
+        "settings": {
+            "encoder": args.encoder,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "optimizer": args.optimizer,
+            "lr": args.lr,
+            "weight_decay": args.weight_decay,
+            "warmup": args.warmup,
+            "precision": args.precision,
+            "compile": args.compile,
+            "channels_last": args.channels_last,
+            "sync_batchnorm": sync_bn and world > 1,
+            "method": recipe.method_kwargs,
+            "recipe": recipe.source,
+        },  # fmt: skip
         "wall_time_s": round(time.perf_counter() - tic, 2),
         "train_time_s": round(history.seconds, 2),
         "steps": history.step[-1],
+        "images_per_second": round(history.step[-1] * args.batch_size / history.seconds, 1),
         "final": {k: history.last(k) for k in history.metrics},
+        "evals": [{"step": step, **values} for step, values in history.evals],
         "probe": scores,
     }
-    save_json_atomic(record, out / f"{run}.json")
+    save_json_atomic(record, _results_dir(args) / f"{run}.json")
     print(json.dumps(record, indent=2))
     return 0
 
@@ -197,6 +294,7 @@ def _bench(args) -> int:
     record = bench.bench_simclr(
         encoder=args.encoder, batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
         workers=args.workers, device=args.device, compile=args.compile,
+        precision=args.precision, channels_last=args.channels_last,
     )  # fmt: skip
     record.update(command=args.command_line, commit=_commit(), hardware=hardware())
     print(bench.report(record))
@@ -219,19 +317,68 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a method and write its results record")
     t.add_argument("method", help="method name (see sslib.methods.METHODS)")
     t.add_argument("--dataset", default="mnist5k", help=f"one of {', '.join(data.DATASETS)}")
-    t.add_argument("--encoder", default="cnn", choices=["cnn", "resnet18", "mlp", "vit"])
-    t.add_argument("--epochs", type=float, default=10)
-    t.add_argument("--batch-size", type=int, default=256)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--weight-decay", type=float, default=1e-4)
-    t.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd", "lars"])
-    t.add_argument("--warmup", type=float, default=0.05, help="fraction of steps, or steps")
+    t.add_argument(
+        "--budget",
+        choices=["quick", "full"],
+        default=None,
+        help="sets SSLIB_BUDGET; the default settings follow it (sslib.recipes)",
+    )
+    recipe = "default: the budget's recipe (sslib.recipes)"
+    t.add_argument("--encoder", choices=["cnn", "resnet18", "mlp", "vit"], help=recipe)
+    t.add_argument("--epochs", type=float, help=recipe)
+    t.add_argument("--batch-size", type=int, help=f"the global batch; {recipe}")
+    t.add_argument("--lr", type=float, help=f"peak learning rate; {recipe}")
+    t.add_argument("--weight-decay", type=float, help=recipe)
+    t.add_argument("--optimizer", choices=["adamw", "sgd", "lars"], help=recipe)
+    t.add_argument("--warmup", type=float, help=f"fraction of steps, or steps; {recipe}")
+    t.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "bf16", "fp32"],
+        help="auto: bf16 autocast on CUDA, fp32 elsewhere",
+    )
     t.add_argument("--compile", action="store_true", help="torch.compile the loss")
+    t.add_argument("--channels-last", action="store_true", help="NHWC weights and batches")
+    t.add_argument(
+        "--sync-bn",
+        dest="sync_bn",
+        action="store_true",
+        default=None,
+        help="under torchrun, batch norm over the global batch (default: where the "
+        "method needs it, as SimCLR does)",
+    )
+    t.add_argument("--no-sync-bn", dest="sync_bn", action="store_false")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--log-every", type=int, default=50, help="steps between metrics-log rows")
+    t.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="steps between kNN evaluations on the test split (default: at the end)",
+    )
     t.add_argument("--checkpoint-every", type=int, default=None)
-    t.add_argument("--no-resume", dest="resume", action="store_false")
-    t.add_argument("--tag", default=config.budget())
-    t.add_argument("--out", default="runs", help="folder for the checkpoint and the record")
+    t.add_argument(
+        "--stop-at",
+        type=int,
+        default=None,
+        help="checkpoint and stop after this step (a run split over sessions)",
+    )
+    t.add_argument(
+        "--resume",
+        dest="resume",
+        action="store_true",
+        default=True,
+        help="continue from the run's checkpoint if there is one (the default)",
+    )
+    t.add_argument("--no-resume", dest="resume", action="store_false", help="start over")
+    t.add_argument("--tag", default=None, help="names the run (default: the budget)")
+    t.add_argument("--out", default="runs", help="folder for the checkpoint and metrics log")
+    t.add_argument(
+        "--results",
+        default=None,
+        help="folder for the results record (default: book/results at the full "
+        "budget from the repository's root, else --out)",
+    )
     b = sub.add_parser("bench", help="throughput of sslib's pipeline against the usual one")
     b.add_argument("benchmark", choices=["simclr"])
     b.add_argument("--encoder", default="resnet18", choices=["resnet18", "cnn"])
@@ -241,6 +388,18 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, default=4, help="DataLoader workers (usual pipeline)")
     b.add_argument("--device", default=None, help="default: cuda > mps > cpu")
     b.add_argument("--compile", action="store_true", help="torch.compile sslib's loss")
+    b.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "bf16", "fp32"],
+        help="sslib's pipeline; auto: bf16 where the hardware has it natively",
+    )
+    b.add_argument(
+        "--no-channels-last",
+        dest="channels_last",
+        action="store_false",
+        help="sslib's pipeline in NCHW instead of channels-last",
+    )
     b.add_argument("--json", default=None, help="also write the record to this file")
     return p
 

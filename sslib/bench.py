@@ -5,8 +5,10 @@
 seen as two views), step time and peak memory:
 
 * **sslib**: the whole dataset held on the device as uint8, both views made by batched tensor
-  augmentations on the device (:class:`sslib.augment.Views`), bf16 autocast on CUDA, optional
-  ``torch.compile``, the loop of :func:`sslib.train.fit`;
+  augmentations on the device (:class:`sslib.augment.Views`), channels-last weights and
+  batches, bf16 autocast where the hardware computes in bf16 natively (CUDA; CPUs with AMX or
+  AVX-512 BF16, through oneDNN), optional ``torch.compile``, the loop of
+  :func:`sslib.train.fit`;
 * **usual**: the pipeline most SimCLR code is written as: a ``Dataset`` applying torchvision
   per-image transforms to each image twice, a ``DataLoader`` with worker processes, fp32, no
   compile, the plain PyTorch loop.
@@ -58,6 +60,15 @@ def _encoder(name: str) -> nn.Module:
     raise ValueError(f"unknown encoder {name!r}: choose 'resnet18' or 'cnn'")
 
 
+def native_bf16(dev: torch.device) -> bool:
+    """Whether ``dev`` computes bf16 matrix products natively (else autocast only slows it)."""
+    if dev.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if dev.type == "cpu":
+        return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    return False
+
+
 def _reset_peak(dev: torch.device) -> None:
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
@@ -80,12 +91,15 @@ def bench_sslib(
     warmup: int,
     dev: torch.device,
     compile: bool = False,
+    precision: str = "bf16",
+    channels_last: bool = True,
 ) -> BenchResult:
     """The sslib pipeline, timed by :func:`sslib.train.fit` after ``warmup`` untimed steps."""
     torch.manual_seed(0)
     method = SimCLR(_encoder(encoder), temperature=0.5).to(dev)
     data = images.to(dev)  # the dataset lives on the device, as uint8
-    kwargs = dict(batch_size=batch_size, lr=1e-3, device=dev, compile=compile, progress=False)
+    kwargs = dict(batch_size=batch_size, lr=1e-3, device=dev, compile=compile, progress=False,
+                  precision=precision, channels_last=channels_last)  # fmt: skip
     train.fit(method, data, steps=warmup, **kwargs)  # compile, cudnn autotune, allocator
     _reset_peak(dev)
     history = train.fit(method, data, steps=steps, log_every=steps, **kwargs)
@@ -180,20 +194,32 @@ def bench_simclr(
     workers: int = 4,
     device: str | None = None,
     compile: bool = False,
+    precision: str = "auto",
+    channels_last: bool = True,
     dataset_size: int = 4096,
 ) -> dict:
-    """Both pipelines on the same synthetic data; returns a JSON-ready record with the ratio."""
+    """Both pipelines on the same synthetic data; returns a JSON-ready record with the ratio.
+
+    ``precision="auto"`` gives sslib's pipeline bf16 autocast where :func:`native_bf16` holds
+    and fp32 elsewhere; the usual pipeline always trains in fp32, as most code does.
+    """
     dev = torch.device(device) if device is not None else default_device()
+    if precision == "auto":
+        precision = "bf16" if native_bf16(dev) else "fp32"
     images = synthetic_cifar(max(dataset_size, batch_size))
     common = dict(encoder=encoder, batch_size=batch_size, steps=steps, warmup=warmup, dev=dev)
-    ours = bench_sslib(images, compile=compile, **common)
+    ours = bench_sslib(images, compile=compile, precision=precision,
+                       channels_last=channels_last, **common)  # fmt: skip
     usual = bench_usual(images, workers=workers, **common)
     return {
         "benchmark": "simclr",
         "device": str(dev),
         "encoder": encoder,
         "compile": compile,
+        "precision": precision,
+        "channels_last": channels_last,
         "workers": workers,
+        "threads": torch.get_num_threads(),
         "results": [asdict(ours), asdict(usual)],
         "speedup": ours.images_per_second / usual.images_per_second,
     }
@@ -201,7 +227,11 @@ def bench_simclr(
 
 def report(record: dict) -> str:
     """A small table of a :func:`bench_simclr` record."""
-    lines = [f"simclr on {record['device']}, encoder {record['encoder']}"]
+    lines = [
+        f"simclr on {record['device']}, encoder {record['encoder']}; sslib in "
+        f"{record['precision']}{', channels-last' if record['channels_last'] else ''}, "
+        "usual in fp32"
+    ]
     lines.append(f"{'pipeline':10s} {'images/s':>10s} {'step ms':>9s} {'peak MB':>9s}")
     for r in record["results"]:
         lines.append(

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 
 import torch
 import torch.distributed as dist
+import torch.nn as nn
 from torch.distributed import _functional_collectives as funcol
 
 
@@ -70,7 +71,91 @@ def gather(x: torch.Tensor) -> torch.Tensor:
     _, size = world()
     if size == 1:
         return x
-    gathered = funcol.all_gather_tensor_autograd(x.contiguous(), 0, dist.group.WORLD)
+    gathered = funcol.all_gather_single_autograd(x.contiguous(), 0, dist.group.WORLD)
     if isinstance(gathered, funcol.AsyncCollectiveTensor):
         gathered = gathered.wait()  # the plain tensor, still attached to the autograd graph
     return gathered
+
+
+class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """Batch norm whose training statistics span every process's share of the global batch.
+
+    One process holding the global batch and K processes holding a share each then compute the
+    same normalisation, running statistics and gradients. Each process sends its per-channel
+    ``(count, mean, biased variance)``; the global moments combine them exactly (the parallel
+    form of the variance, stable where ``E[x^2] - E[x]^2`` is not), and :func:`gather`'s
+    backward brings every process its share of the gradient. It runs on any device and
+    backend, gloo on CPUs included, where ``torch.nn.SyncBatchNorm`` refuses CPU tensors;
+    :func:`convert_sync_batchnorm` uses torch's fused kernels on GPUs.
+
+    Why contrastive methods need it: with per-process statistics, a view's normalisation
+    carries information about the other views on its process, which the loss can exploit
+    instead of learning (SimCLR's "global BN", Chen et al. 2020, appendix B.5).
+
+    Shape:
+        ``(N, C, ...) -> (N, C, ...)``; statistics are over every dimension but ``C``.
+    """
+
+    def _check_input_dim(self, x: torch.Tensor) -> None:
+        if x.dim() < 2:
+            raise ValueError(f"expected a (N, C, ...) input, got {x.dim()} dimensions")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise with the global batch's statistics (training) or the running ones."""
+        self._check_input_dim(x)
+        if not self.training or world()[1] == 1:
+            return super().forward(x)  # eval mode, or one process: the usual batch norm
+        dims = [0, *range(2, x.dim())]
+        # statistics at least in fp32 under bf16 autocast, as cuDNN's batch norm keeps them
+        x32 = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+        mean = x32.mean(dims)
+        var = x32.var(dims, correction=0)
+        count = torch.full_like(mean[:1], x.numel() / x.shape[1])
+        stats = gather(torch.cat([count, mean, var])[None])  # (K, 1 + 2C)
+        counts, means, variances = stats[:, :1], *stats[:, 1:].chunk(2, dim=1)
+        total = counts.sum()
+        global_mean = (counts * means).sum(0) / total
+        global_var = (counts * (variances + (means - global_mean) ** 2)).sum(0) / total
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                m = (
+                    self.momentum
+                    if self.momentum is not None
+                    else 1 / float(self.num_batches_tracked)
+                )
+                unbiased = global_var * total / (total - 1)  # as nn.BatchNorm keeps it
+                self.running_mean.lerp_(global_mean.to(self.running_mean.dtype), m)
+                self.running_var.lerp_(unbiased.to(self.running_var.dtype), m)
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        y = (x32 - global_mean.view(shape)) * torch.rsqrt(global_var.view(shape) + self.eps)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y.to(x.dtype)
+
+
+def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    """Make every batch norm in ``module`` use the statistics of the global batch, in place.
+
+    On CUDA this is ``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` (torch's fused
+    kernels); elsewhere each layer becomes a :class:`GlobalBatchNorm`. Parameters and buffers
+    are kept (the same objects), so state dicts load into the unconverted model.
+    """
+    if any(p.is_cuda for p in module.parameters()):
+        return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    for name, child in module.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm) and not isinstance(
+            child, (GlobalBatchNorm, nn.SyncBatchNorm)
+        ):
+            glob = GlobalBatchNorm(
+                child.num_features, child.eps, child.momentum, child.affine,
+                child.track_running_stats,
+            )  # fmt: skip
+            glob.weight, glob.bias = child.weight, child.bias
+            glob.running_mean, glob.running_var = child.running_mean, child.running_var
+            glob.num_batches_tracked = child.num_batches_tracked
+            glob.train(child.training)
+            setattr(module, name, glob)
+        else:
+            convert_sync_batchnorm(child)
+    return module

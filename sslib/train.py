@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from sslib.config import device as default_device
 from sslib.data import ImageSet
+from sslib.distributed import convert_sync_batchnorm
 from sslib.distributed import world as _world
 from sslib.methods.base import Method
 from sslib.optim import LARS, param_groups, warmup_cosine
@@ -44,13 +46,21 @@ class History:
         step: the step (1-based) of each logged row.
         metrics: name -> list of values, one per logged row (means over the logged interval).
         evals: ``(step, dict)`` for each call of ``eval_fn``.
-        seconds: wall-clock time spent in :func:`fit`, summed over resumed runs.
+        seconds: wall-clock time spent training in :func:`fit` (evaluations excluded),
+            summed over resumed runs.
+        total_steps: the steps the run was asked for.
     """
 
     step: list[int] = field(default_factory=list)
     metrics: dict[str, list[float]] = field(default_factory=dict)
     evals: list[tuple[int, dict]] = field(default_factory=list)
     seconds: float = 0.0
+    total_steps: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run reached its last step (not stopped early with ``stop_at``)."""
+        return bool(self.step) and self.step[-1] >= self.total_steps
 
     def __getitem__(self, name: str) -> np.ndarray:
         return np.asarray(self.metrics[name], dtype=float)
@@ -73,14 +83,16 @@ class History:
             "metrics": self.metrics,
             "evals": self.evals,
             "seconds": self.seconds,
+            "total_steps": self.total_steps,
         }
 
     @classmethod
     def from_state(cls, state: dict) -> History:
         """Inverse of :meth:`state_dict`."""
         return cls(
-            state["step"], state["metrics"], [tuple(e) for e in state["evals"]], state["seconds"]
-        )
+            state["step"], state["metrics"], [tuple(e) for e in state["evals"]],
+            state["seconds"], state.get("total_steps", 0),
+        )  # fmt: skip
 
 
 Stream = Callable[[int, int, torch.Generator], object]
@@ -98,6 +110,21 @@ def _average_across_processes(grads: list[torch.Tensor]) -> None:
         dist.all_reduce(flat, op=dist.ReduceOp.AVG)
         for g, synced in zip(same, torch._utils._unflatten_dense_tensors(flat, same), strict=True):
             g.copy_(synced)
+
+
+class _LossModule(torch.nn.Module):
+    """``forward(batch) = method.loss(batch)``: what DistributedDataParallel wraps."""
+
+    def __init__(self, method: torch.nn.Module):
+        super().__init__()
+        self.method = method
+
+    def forward(self, batch):
+        return self.method.loss(batch)
+
+
+def _channels_last(t: torch.Tensor) -> torch.Tensor:
+    return t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
 
 
 def _as_tensors(data, device) -> tuple[torch.Tensor, ...]:
@@ -211,10 +238,14 @@ def fit(
     device: str | torch.device | None = None,
     precision: str = "auto",
     compile: bool = False,
+    channels_last: bool = False,
+    sync_batchnorm: bool = False,
+    ddp: bool = True,
     seed: int = 0,
     log_every: int = 10,
     eval_fn: Callable[[torch.nn.Module], dict] | None = None,
     eval_every: int | None = None,
+    on_log: Callable[[int, dict], None] | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume: bool = True,
@@ -242,11 +273,22 @@ def fit(
         device: where to train (default :func:`sslib.config.device`).
         precision: ``"auto"`` (bf16 autocast on CUDA, fp32 elsewhere), ``"bf16"`` or ``"fp32"``.
         compile: wrap ``method.loss`` in ``torch.compile``.
+        channels_last: keep the method's weights and each image batch in the channels-last
+            memory format (NHWC), which tensor-core convolutions run fastest in.
+        sync_batchnorm: under ``torchrun``, batch norm statistics span the global batch
+            (:func:`sslib.distributed.convert_sync_batchnorm`) instead of each process's share.
+        ddp: under ``torchrun``, train a one-player method through ``DistributedDataParallel``
+            (bucketed gradient all-reduce overlapped with the backward pass). Methods with
+            several players take two backward passes over disjoint parameters per step, which
+            DDP cannot express; their gradients are averaged by one flattened all-reduce per
+            player after the backward. Both give the mean gradient of the global batch.
         seed: seeds batch order, stream generators and the global RNG of a fresh run.
         log_every: steps between history rows (and between finiteness checks on the GPU).
         eval_fn: ``eval_fn(method) -> dict`` of numbers, run every ``eval_every`` steps and at
             the end (with the method in eval mode and gradients off).
         eval_every: steps between evaluations (default: only at the end).
+        on_log: ``on_log(step, row)`` with each history row and each evaluation's result, on
+            the first process only (the command line appends them to a JSON-lines log).
         checkpoint: path of the checkpoint file (written atomically).
         checkpoint_every: steps between checkpoints (default: only at the end).
         resume: continue from ``checkpoint`` if it exists.
@@ -266,7 +308,11 @@ def fit(
         dev = torch.device("cuda", torch.cuda.current_device())
     if batch_size % world:
         raise ValueError(f"batch_size={batch_size} must be divisible by the {world} processes")
+    if sync_batchnorm and world > 1:
+        convert_sync_batchnorm(method)  # before the optimizers see the parameters
     method.to(dev)
+    if channels_last:
+        method.to(memory_format=torch.channels_last)
 
     stream = callable(data) and not isinstance(data, torch.Tensor)
     if not stream:
@@ -308,6 +354,8 @@ def fit(
     else:
         torch.manual_seed(seed)
 
+    history.total_steps = steps
+
     def save(step: int) -> None:
         if ckpt is None or rank != 0:
             return
@@ -328,7 +376,16 @@ def fit(
     if precision not in ("auto", "bf16", "fp32"):
         raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
     autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if bf16 else nullcontext
-    loss_fn = torch.compile(method.loss) if compile else method.loss
+    use_ddp = ddp and world > 1 and len(names) == 1
+    if use_ddp:  # DDP hooks the module's forward: give it one whose forward is the loss
+        loss_fn = DistributedDataParallel(
+            _LossModule(method), device_ids=[dev.index] if dev.type == "cuda" else None,
+            static_graph=True,  # the same parameters take part every step (unused ones too)
+        )  # fmt: skip
+    else:
+        loss_fn = method.loss
+    if compile:
+        loss_fn = torch.compile(loss_fn)
 
     if progress is None:
         progress = os.environ.get("SSLIB_PROGRESS", "1") != "0"
@@ -338,12 +395,22 @@ def fit(
     tic = time.perf_counter()
 
     def evaluate(step: int) -> None:
+        nonlocal tic
+        started = time.perf_counter()
         was_training = method.training
         method.eval()
         with torch.no_grad():
             result = {k: float(v) for k, v in eval_fn(method).items()}
         method.train(was_training)
         history.evals.append((step, result))
+        if on_log is not None and rank == 0:
+            on_log(step, {f"eval/{k}": v for k, v in result.items()})
+        tic += time.perf_counter() - started  # seconds count training, not evaluating
+
+    def log(step: int, row: dict[str, float]) -> None:
+        history.log(step, row)
+        if on_log is not None and rank == 0:
+            on_log(step, row)
 
     def means(sums: dict, count: int) -> dict[str, float]:
         keys = sorted(sums)
@@ -362,12 +429,15 @@ def fit(
 
     method.train()
     step = start
-    for step in range(start + 1, steps + 1):  # steps count from 1
+    end = steps if stop_at is None else min(steps, max(stop_at, start))  # a past stop: no step
+    for step in range(start + 1, end + 1):  # steps count from 1
         if stream:
             batch = data(step, batch_size // world, _step_generator(seed + rank, step))
         else:
             index = _batch_index(n, batch_size, seed, step - 1, rank, world).to(dev)
             batch = tuple(t[index] for t in tensors)
+            if channels_last:
+                batch = tuple(_channels_last(t) for t in batch)
             batch = batch[0] if len(batch) == 1 else batch
         scale = warmup_cosine(step - 1, steps, warmup_steps, final_lr)
         for p, opt in optimizers.items():
@@ -382,11 +452,14 @@ def fit(
         for opt in optimizers.values():
             opt.zero_grad(set_to_none=True)
         for i, p in enumerate(names):
+            if use_ddp:  # DDP averages the gradients while the backward pass runs
+                losses[p].backward()
+                break
             # Each loss updates only its own player's parameters (an encoder's loss leaves
             # the discriminator alone); the graph is kept until the last backward.
             losses[p].backward(inputs=players[p], retain_graph=i < len(names) - 1)
         for p, opt in optimizers.items():
-            if world > 1:  # mean gradient across processes: the gradient of the global batch
+            if world > 1 and not use_ddp:  # the mean gradient: the global batch's gradient
                 _average_across_processes([q.grad for q in players[p] if q.grad is not None])
             if grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(players[p], grad_clip)
@@ -411,7 +484,7 @@ def fit(
         count += 1
         if step % log_every == 0 or step == steps:
             check_finite()
-            history.log(step, means(sums, count))
+            log(step, means(sums, count))
             sums, count = {}, 0
             if bar is not None:
                 bar.set_postfix_str(f"loss {history.last(next(iter(history.metrics))):.4g}")
@@ -425,7 +498,7 @@ def fit(
             save(step)
         if stop_at is not None and step >= stop_at:
             if count:  # keep the partial interval's row; resuming logs the rest
-                history.log(step, means(sums, count))
+                log(step, means(sums, count))
             break
 
     if bar is not None:

@@ -21,6 +21,10 @@ import torch.nn as nn
 class Method(nn.Module):
     """Base class of the methods in :mod:`sslib.methods` (see the module docstring)."""
 
+    #: Under ``torchrun``, batch norm must see the global batch (``sslib.train.fit``'s
+    #: ``sync_batchnorm``); the command line follows it unless told otherwise.
+    global_batch_norm: bool = False
+
     def loss(self, batch) -> tuple[torch.Tensor | dict[str, torch.Tensor], dict]:
         """The training loss of one batch and the metrics to log."""
         raise NotImplementedError(f"{type(self).__name__} must define loss(batch)")

@@ -52,6 +52,10 @@ class SimCLR(Method):
             (for the before/after-projection comparison).
     """
 
+    # Per-process statistics would let a view's normalisation carry the other views on its
+    # process, a shortcut the loss can use; SimCLR trains with global batch norm (appendix B.5).
+    global_batch_norm = True
+
     def __init__(
         self,
         encoder: nn.Module,

@@ -1,0 +1,65 @@
+"""Training settings per method and budget: what ``python -m sslib train`` uses by default.
+
+At the ``quick`` budget every method trains with the same small settings (the chapters pass
+their own). At the ``full`` budget each method gets the settings of its paper or of the best
+public reproduction on CIFAR-10-sized data, noted beside it; a flag on the command line
+overrides any of them. These are starting points with their sources, not tuned results: the
+records under ``book/results/`` say what each one reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train one method: the loop's settings and the method's own keyword arguments."""
+
+    encoder: str = "cnn"
+    epochs: float = 10
+    batch_size: int = 256
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup: float = 0.05  # a fraction of the steps
+    method_kwargs: dict = field(default_factory=dict)
+    source: str = "sslib's quick default"
+
+
+QUICK = Recipe()
+
+FULL: dict[str, Recipe] = {
+    # SimCLR on CIFAR-10 as solo-learn trains it (LARS, temperature 0.2, 10 warm-up epochs of
+    # 1000; linear lr scaling 0.4 x B / 256), over 200 epochs.
+    "simclr": Recipe("resnet18", 200, 512, "lars", 0.8, 1e-5, 0.05,
+                     {"temperature": 0.2, "hidden_dim": 2048, "proj_dim": 256},
+                     "solo-learn simclr.yaml (CIFAR-10)"),
+    # MAE's recipe (He et al. 2022, table 8): AdamW, base lr 1.5e-4 x B / 256, decay 0.05,
+    # 40 warm-up epochs, mask ratio 0.75; 400 epochs on the small ViT.
+    "mae": Recipe("vit", 400, 512, "adamw", 3e-4, 0.05, 0.1, {}, "He et al. 2022, table 8"),
+    # Deep InfoMax (Hjelm et al. 2019): Adam at 1e-4, batch 64; the paper trains 1000 epochs.
+    "dim": Recipe("resnet18", 200, 64, "adamw", 1e-4, 0.0, 0.0, {}, "Hjelm et al. 2019, A.2"),
+    # RotNet on CIFAR-10 (Gidaris et al. 2018): SGD, lr 0.1, decay 5e-4, batch 128, 100 epochs.
+    "rotation": Recipe("resnet18", 100, 128, "sgd", 0.1, 5e-4, 0.0, {},
+                       "Gidaris et al. 2018, section 4.1"),
+    # The supervised baseline trained as long as the self-supervised encoders usually are.
+    "supervised": Recipe("resnet18", 200, 256, "sgd", 0.1, 5e-4, 0.0, {},
+                         "standard CIFAR-10 ResNet-18 schedule"),
+    # VIB (Alemi et al. 2017): MLP encoder, Adam at 1e-4, batch 100, 200 epochs.
+    "vib": Recipe("mlp", 200, 100, "adamw", 1e-4, 0.0, 0.0, {}, "Alemi et al. 2017, section 4.1"),
+    "autoencoder": Recipe("cnn", 100, 256, "adamw", 1e-3, 0.0, 0.02, {}, "sslib"),
+    "vae": Recipe("cnn", 100, 256, "adamw", 1e-3, 0.0, 0.02, {}, "sslib"),
+    "aae": Recipe("cnn", 100, 256, "adamw", 1e-3, 0.0, 0.02, {}, "sslib"),
+    "relative_position": Recipe("cnn", 100, 256, "adamw", 1e-3, 1e-4, 0.02, {}, "sslib"),
+    "colorization": Recipe("cnn", 100, 256, "adamw", 1e-3, 1e-4, 0.02, {}, "sslib"),
+}  # fmt: skip
+
+
+def recipe(method: str, budget: str) -> Recipe:
+    """The settings ``method`` trains with at ``budget`` (``"quick"`` or ``"full"``)."""
+    if budget == "quick":
+        return QUICK
+    if budget != "full":
+        raise ValueError(f"budget must be 'quick' or 'full', got {budget!r}")
+    return FULL.get(method, replace(QUICK, epochs=100, source="sslib (no full recipe yet)"))
