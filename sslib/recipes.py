@@ -63,3 +63,14 @@ def recipe(method: str, budget: str) -> Recipe:
     if budget != "full":
         raise ValueError(f"budget must be 'quick' or 'full', got {budget!r}")
     return FULL.get(method, replace(QUICK, epochs=100, source="sslib (no full recipe yet)"))
+
+
+def describe(method: str, budget: str = "full") -> str:
+    """One line: the settings ``method`` trains with at ``budget``, and their source."""
+    r = recipe(method, budget)
+    extra = "".join(f", {k} {v}" for k, v in r.method_kwargs.items())
+    return (
+        f"{method}: {r.encoder} encoder, {r.epochs:g} epochs, batch {r.batch_size}, "
+        f"{r.optimizer} at lr {r.lr:g}, weight decay {r.weight_decay:g}, warm-up "
+        f"{r.warmup:g} of the steps{extra} ({r.source})"
+    )

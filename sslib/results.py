@@ -1,0 +1,99 @@
+"""The recorded runs in ``book/results/``: load them and show them beside a chapter's numbers.
+
+``python -m sslib train`` writes one JSON record per run (``<method>-<dataset>-<tag>.json``) and
+``python -m sslib bench simclr --json ...`` one per benchmark, each with the command, commit,
+hardware and time that produced it. The book reads them from the repository; nothing here
+trains or measures anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+#: Where the records live in a checkout of the repository (``book/results/``).
+RESULTS = Path(__file__).resolve().parent.parent / "book" / "results"
+
+
+def load(folder: str | Path | None = None) -> list[dict]:
+    """Every record in ``folder`` (default :data:`RESULTS`), sorted by file name.
+
+    Each record gets ``"file"``, its file name. A folder that does not exist holds no records
+    (an installed copy of sslib without the book).
+    """
+    folder = RESULTS if folder is None else Path(folder)
+    records = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON ({err}); rerun the command in it") from err
+        records.append({"file": path.name, **record})
+    return records
+
+
+def runs(method: str | None = None, folder: str | Path | None = None) -> list[dict]:
+    """The training records (of ``method`` if given)."""
+    return [r for r in load(folder) if "method" in r and method in (None, r["method"])]
+
+
+def benchmarks(folder: str | Path | None = None) -> list[dict]:
+    """The benchmark records."""
+    return [r for r in load(folder) if "benchmark" in r]
+
+
+def _commit(record: dict) -> str:
+    commit = record.get("commit") or "?"
+    return commit[:7] + ("+dirty" if commit.endswith("+dirty") else "")
+
+
+def runs_table(records: list[dict]) -> str:
+    """A Markdown table of training records: probes, steps, throughput, time, hardware."""
+    if not records:
+        return "*No run recorded yet.*"
+    lines = [
+        "| method | dataset | encoder | epochs | linear | kNN | images/s | time | hardware "
+        "| commit |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in records:
+        s = r.get("settings", {})
+        lines.append(
+            f"| {r['method']} | {r['dataset']} | {s.get('encoder', '?')} | "
+            f"{s.get('epochs', '?')} | {r['probe']['linear']:.1%} | {r['probe']['knn']:.1%} | "
+            f"{r.get('images_per_second', float('nan')):,.0f} | "
+            f"{r['wall_time_s'] / 60:.1f} min | {r['hardware']} | {_commit(r)} |"
+        )
+    return "\n".join(lines)
+
+
+def benchmarks_table(records: list[dict]) -> str:
+    """A Markdown table of benchmark records: both pipelines and their ratio."""
+    if not records:
+        return "*No benchmark recorded yet.*"
+    lines = [
+        "| encoder | device | sslib images/s | usual images/s | speedup | sslib in | hardware |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for r in records:
+        ours, usual = (
+            next(x for x in r["results"] if x["pipeline"] == name) for name in ("sslib", "usual")
+        )
+        layout = ", channels-last" if r.get("channels_last") else ""
+        lines.append(
+            f"| {r['encoder']} | {r['device']} | {ours['images_per_second']:,.1f} | "
+            f"{usual['images_per_second']:,.1f} | {r['speedup']:.2f}x | "
+            f"{r.get('precision', '?')}{layout} | {r['hardware']} |"
+        )
+    return "\n".join(lines)
+
+
+def show(*methods: str, folder: str | Path | None = None):
+    """Display the full-budget records of ``methods`` in a notebook (Markdown), or say none."""
+    from IPython.display import Markdown
+
+    records = [r for m in methods for r in runs(m, folder) if r.get("budget") == "full"]
+    if records:
+        return Markdown(runs_table(records))
+    names = ", ".join(f"`{m}`" for m in methods)
+    return Markdown(f"*No full-budget run of {names} is recorded yet.*")
