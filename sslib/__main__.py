@@ -149,18 +149,25 @@ def _results_dir(args) -> Path:
 
 
 class _MetricsLog:
-    """Each history row and evaluation as one JSON line, flushed: ``tail -f`` shows progress."""
+    """Each history row and evaluation as one JSON line, flushed: ``tail -f`` shows progress.
+
+    The file is opened at the first row, so a run refused before its first step leaves none;
+    a resumed run appends to it.
+    """
 
     def __init__(self, path: Path, fresh: bool):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = path.open("w" if fresh else "a")  # a resumed run appends
+        self.path, self.mode, self.file = path, "w" if fresh else "a", None
 
     def __call__(self, step: int, row: dict) -> None:
+        if self.file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = self.path.open(self.mode)
         self.file.write(json.dumps({"step": step, "time": round(time.time(), 3), **row}) + "\n")
         self.file.flush()
 
     def close(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
 
 
 def _train(args) -> int:
@@ -266,7 +273,7 @@ def _train(args) -> int:
             "sync_batchnorm": sync_bn and world > 1,
             "method": recipe.method_kwargs,
             "recipe": recipe.source,
-        },  # fmt: skip
+        },
         "wall_time_s": round(time.perf_counter() - tic, 2),
         "train_time_s": round(history.seconds, 2),
         "steps": history.step[-1],

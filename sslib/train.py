@@ -308,9 +308,10 @@ def fit(
         dev = torch.device("cuda", torch.cuda.current_device())
     if batch_size % world:
         raise ValueError(f"batch_size={batch_size} must be divisible by the {world} processes")
-    if sync_batchnorm and world > 1:
-        convert_sync_batchnorm(method)  # before the optimizers see the parameters
     method.to(dev)
+    if sync_batchnorm and world > 1:  # on the device (torch's fused kernels on a GPU) and
+        convert_sync_batchnorm(method)  # before the optimizers see the parameters
+        method.to(dev)
     if channels_last:
         method.to(memory_format=torch.channels_last)
 
