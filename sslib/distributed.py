@@ -90,7 +90,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
 
     Why contrastive methods need it: with per-process statistics, a view's normalisation
     carries information about the other views on its process, which the loss can exploit
-    instead of learning (SimCLR's "global BN", Chen et al. 2020, appendix B.5).
+    instead of learning (SimCLR's "global BN", Chen et al. 2020, section 2.2).
 
     Shape:
         ``(N, C, ...) -> (N, C, ...)``; statistics are over every dimension but ``C``.

@@ -53,7 +53,7 @@ class SimCLR(Method):
     """
 
     # Per-process statistics would let a view's normalisation carry the other views on its
-    # process, a shortcut the loss can use; SimCLR trains with global batch norm (appendix B.5).
+    # process, a shortcut the loss can use; SimCLR trains with global batch norm (section 2.2).
     global_batch_norm = True
 
     def __init__(
