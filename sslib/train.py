@@ -452,10 +452,9 @@ def fit(
             raise ValueError(f"loss() returned losses for {sorted(losses)}, players are {names}")
         for opt in optimizers.values():
             opt.zero_grad(set_to_none=True)
-        for i, p in enumerate(names):
-            if use_ddp:  # DDP averages the gradients while the backward pass runs
-                losses[p].backward()
-                break
+        if use_ddp:  # one player; DDP averages the gradients while the backward pass runs
+            losses[names[0]].backward()
+        for i, p in enumerate([] if use_ddp else names):
             # Each loss updates only its own player's parameters (an encoder's loss leaves
             # the discriminator alone); the graph is kept until the last backward.
             losses[p].backward(inputs=players[p], retain_graph=i < len(names) - 1)
