@@ -96,12 +96,14 @@ def _encoder(name: str, shape):
         return nets.SmallCNN(c, 32, pool=h >= 16)
     if name == "resnet18":
         return nets.ResNet18(c)
+    if name == "strided_cnn":
+        return nets.StridedCNN(c)
     if name == "mlp":
         return nets.MLP(c * h * h, (512, 512), 256, norm="batch")
     if name == "vit":  # patches of 7 (28x28 digits) or 4 (32x32, 96x96 photos)
         patch = 7 if h % 7 == 0 else 4
         return nets.TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=192, depth=6)
-    raise ValueError(f"unknown encoder {name!r}; choose cnn, resnet18, mlp or vit")
+    raise ValueError(f"unknown encoder {name!r}; choose cnn, strided_cnn, resnet18, mlp or vit")
 
 
 def build_method(name: str, encoder, train_set, **kwargs):
@@ -110,9 +112,12 @@ def build_method(name: str, encoder, train_set, **kwargs):
     Each method gets what the data decides (classes, image shape) and ``kwargs`` (a full
     budget's recipe); everything else keeps the defaults its chapter explains.
     """
+    from sslib.augment import make_views
     from sslib.methods import METHODS
 
     cls = METHODS[name]
+    if isinstance(kwargs.get("views"), str):  # recipes name their views
+        kwargs = {**kwargs, "views": make_views(kwargs["views"])}
     if name == "supervised":
         return cls(encoder, train_set.num_classes, **kwargs)
     if name == "vib":
@@ -331,7 +336,9 @@ def parser() -> argparse.ArgumentParser:
         help="sets SSLIB_BUDGET; the default settings follow it (sslib.recipes)",
     )
     recipe = "default: the budget's recipe (sslib.recipes)"
-    t.add_argument("--encoder", choices=["cnn", "resnet18", "mlp", "vit"], help=recipe)
+    t.add_argument(
+        "--encoder", choices=["cnn", "strided_cnn", "resnet18", "mlp", "vit"], help=recipe
+    )
     t.add_argument("--epochs", type=float, help=recipe)
     t.add_argument("--batch-size", type=int, help=f"the global batch; {recipe}")
     t.add_argument("--lr", type=float, help=f"peak learning rate; {recipe}")

@@ -194,6 +194,84 @@ def gaussian_noise(
     return (x + std * noise).clamp(0, 1)
 
 
+def random_affine(
+    x: torch.Tensor,
+    degrees: float = 15.0,
+    scale: tuple[float, float] = (0.8, 1.2),
+    translate: float = 0.15,
+    elastic: float = 0.04,
+    grid: int = 4,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """A random affine map of each image plus a smooth elastic displacement, one ``grid_sample``.
+
+    Each image gets its own rotation in ``[-degrees, degrees]``, isotropic scale in ``scale``
+    and shift in ``[-translate, translate]`` (a fraction of the half-width, i.e. of the
+    normalised [-1, 1] coordinates). The elastic part draws a ``grid x grid`` lattice of
+    N(0, elastic^2) offsets (normalised coordinates), upsamples it bicubically to the image and
+    adds it to the sampling grid: a smooth warp of the strokes, like a different hand writing
+    the same digit (Simard et al., 2003, in a cheaper form). Pixels mapped from outside the
+    image are 0 (background), as for digits.
+
+    Shape:
+        ``(B, C, H, W) -> (B, C, H, W)``.
+    """
+    _check(x)
+    b, c, h, w = x.shape
+    angle = _uniform(b, -degrees, degrees, x, generator) * (math.pi / 180)
+    zoom = _uniform(b, *scale, x, generator)
+    shift = _uniform(2 * b, -translate, translate, x, generator).view(b, 2)
+    # affine_grid maps output coordinates to input ones: the inverse of "zoom by s" is 1/s.
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    ).to(x.dtype)  # (B, 2, 3)
+    coords = F.affine_grid(theta, (b, c, h, w), align_corners=False)  # (B, H, W, 2)
+    if elastic > 0:
+        if generator is None:
+            lattice = torch.randn(b, 2, grid, grid, device=x.device)
+        else:
+            lattice = torch.randn(b, 2, grid, grid, generator=generator, device=generator.device)
+        offsets = F.interpolate(
+            elastic * lattice.to(x), size=(h, w), mode="bicubic", align_corners=True
+        )  # (B, 2, H, W), smooth
+        coords = coords + offsets.permute(0, 2, 3, 1)
+    return F.grid_sample(x, coords, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def random_erasing(
+    x: torch.Tensor,
+    p: float = 0.5,
+    max_side: float = 0.35,
+    value: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """With probability ``p``, fill one random rectangle of each image with ``value``.
+
+    Each side of the rectangle is uniform in ``[0, max_side]`` of the image's side and its
+    position uniform where it fits (Zhong et al., 2020, with a simpler size law).
+
+    Shape:
+        ``(B, C, H, W) -> (B, C, H, W)``.
+    """
+    _check(x)
+    b, _, h, w = x.shape
+    eh = _uniform(b, 0.0, max_side, x, generator) * h  # (B,) heights in pixels
+    ew = _uniform(b, 0.0, max_side, x, generator) * w
+    top = _uniform(b, 0.0, 1.0, x, generator) * (h - eh)
+    left = _uniform(b, 0.0, 1.0, x, generator) * (w - ew)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = (
+        (rows >= top.view(b, 1, 1))
+        & (rows < (top + eh).view(b, 1, 1))
+        & (cols >= left.view(b, 1, 1))
+        & (cols < (left + ew).view(b, 1, 1))
+    )  # (B, H, W)
+    erase = inside & _coin(b, p, x, generator).view(b, 1, 1)
+    return x.masked_fill(erase.unsqueeze(1), value)
+
+
 def rotate90(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Rotate image ``i`` by ``k[i]`` quarter turns counter-clockwise.
 
@@ -260,3 +338,43 @@ class Views:
         if self.noise:
             x = gaussian_noise(x, self.noise, generator)
         return x
+
+
+@dataclass
+class AffineViews:
+    """Views for digits: random affine + elastic warp, random erasing, Gaussian noise.
+
+    The calibrated pipeline of the book's quick budget (chapters 1 to 3): a digit's identity
+    survives a small rotation, rescaling, shift and warp of its strokes, a missing piece and
+    pixel noise, so two views share the class and little else. Set a strength or probability
+    to 0 to switch a step off (chapter 3's augmentation ablation does).
+    """
+
+    degrees: float = 15.0
+    scale: tuple[float, float] = (0.8, 1.2)
+    translate: float = 0.15
+    elastic: float = 0.04
+    erase: float = 0.5  # probability of erasing a rectangle
+    erase_max_side: float = 0.35
+    noise: float = 0.1
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One random view of each image in ``x`` (float, ``(B, C, H, W)``, in [0, 1])."""
+        x = random_affine(
+            x, self.degrees, self.scale, self.translate, self.elastic, generator=generator
+        )
+        if self.erase:
+            x = random_erasing(x, self.erase, self.erase_max_side, generator=generator)
+        if self.noise:
+            x = gaussian_noise(x, self.noise, generator)
+        return x.clamp(0, 1)
+
+
+VIEWS = {"crops": Views, "digit_crops": Views.for_digits, "affine": AffineViews}
+
+
+def make_views(name: str):
+    """The view pipeline called ``name`` in :data:`VIEWS` (how recipes name their views)."""
+    if name not in VIEWS:
+        raise ValueError(f"unknown views {name!r}; choose one of {sorted(VIEWS)}")
+    return VIEWS[name]()

@@ -97,6 +97,50 @@ class SmallCNN(nn.Module):
         return self.feature_map(x).mean(dim=(-2, -1))
 
 
+class StridedCNN(nn.Module):
+    """A light CNN for digit-sized images: strided 3x3 convolutions, batch norm, ReLU.
+
+    Three convolutions with ``widths`` channels (default 32, 64, 128) and ``strides`` (2, 2, 1),
+    each followed by batch norm and ReLU; the last feature map (7x7 for a 28x28 digit) is
+    averaged into ``h``. Striding early instead of pooling after full-resolution convolutions
+    costs about a sixth of the multiply-adds of ``SmallCNN(width=32)``, so on a CPU it sees
+    about five times more images per second: the book's quick-budget encoder.
+
+    Shape:
+        ``(B, C, H, W) -> (B, out_dim)`` with ``out_dim = widths[-1]``;
+        :meth:`feature_map` gives ``(B, widths[-1], H', W')``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        widths: Sequence[int] = (32, 64, 128),
+        strides: Sequence[int] = (2, 2, 1),
+    ):
+        super().__init__()
+        if len(widths) != len(strides):
+            raise ValueError(
+                f"widths and strides need one entry per layer, got {widths}, {strides}"
+            )
+        layers: list[nn.Module] = []
+        for cin, cout, stride in zip([in_channels, *widths[:-1]], widths, strides, strict=True):
+            layers += [
+                nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+            ]
+        self.features = nn.Sequential(*layers)
+        self.out_dim = widths[-1]
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The last convolutional feature map, ``(B, widths[-1], H', W')``."""
+        return self.features(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The representation ``h``: the last feature map averaged over positions."""
+        return self.feature_map(x).mean(dim=(-2, -1))
+
+
 class ResNet18(nn.Module):
     """ResNet-18 adapted to 32x32 images, as in SimCLR's CIFAR-10 experiments.
 

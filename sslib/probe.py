@@ -68,6 +68,41 @@ def _numpy(t) -> np.ndarray:
     return t.detach().float().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
 
 
+def linear_predictions(
+    train_features,
+    train_labels,
+    test_features,
+    *,
+    C: float = 1.0,
+    max_iter: int = 1000,
+) -> np.ndarray:
+    """Test predictions of logistic regression trained on frozen features.
+
+    Features are standardised with the training set's mean and variance, then a multinomial
+    logistic regression with L2 penalty ``1/C`` is fit by L-BFGS.
+
+    Args:
+        train_features: ``(N, D)`` tensor or array.
+        train_labels: ``(N,)`` integer labels.
+        test_features: ``(M, D)``.
+        C: inverse regularisation strength.
+        max_iter: L-BFGS iterations.
+
+    Returns:
+        ``(M,)`` predicted labels (compare with the test labels for per-example correctness,
+        which :mod:`sslib.stats` turns into intervals).
+    """
+    xtr, xte, ytr = _numpy(train_features), _numpy(test_features), _numpy(train_labels)
+    if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
+        raise ValueError(f"features must be (N, D) and (M, D), got {xtr.shape} and {xte.shape}")
+    scaler = StandardScaler().fit(xtr)
+    with warnings.catch_warnings():
+        # Hitting max_iter still gives a valid (slightly under-fit) probe.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(C=C, max_iter=max_iter).fit(scaler.transform(xtr), ytr)
+    return clf.predict(scaler.transform(xte))
+
+
 def linear_probe(
     train_features,
     train_labels,
@@ -77,35 +112,52 @@ def linear_probe(
     C: float = 1.0,
     max_iter: int = 1000,
 ) -> float:
-    """Test accuracy of logistic regression trained on frozen features.
-
-    Features are standardised with the training set's mean and variance, then a multinomial
-    logistic regression with L2 penalty ``1/C`` is fit by L-BFGS.
-
-    Args:
-        train_features: ``(N, D)`` tensor or array.
-        train_labels: ``(N,)`` integer labels.
-        test_features: ``(M, D)``.
-        test_labels: ``(M,)``.
-        C: inverse regularisation strength.
-        max_iter: L-BFGS iterations.
+    """Test accuracy of logistic regression trained on frozen features (:func:`linear_predictions`).
 
     Returns:
         Accuracy on the test set, in [0, 1].
     """
-    xtr, xte = _numpy(train_features), _numpy(test_features)
-    ytr, yte = _numpy(train_labels), _numpy(test_labels)
-    if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
-        raise ValueError(f"features must be (N, D) and (M, D), got {xtr.shape} and {xte.shape}")
-    scaler = StandardScaler().fit(xtr)
-    with warnings.catch_warnings():
-        # Hitting max_iter still gives a valid (slightly under-fit) probe.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = LogisticRegression(C=C, max_iter=max_iter).fit(scaler.transform(xtr), ytr)
-    return float(clf.score(scaler.transform(xte), yte))
+    predictions = linear_predictions(
+        train_features, train_labels, test_features, C=C, max_iter=max_iter
+    )
+    return float(np.mean(predictions == _numpy(test_labels)))
 
 
 @torch.no_grad()
+def knn_predictions(
+    train_features,
+    train_labels,
+    test_features,
+    *,
+    k: int = 20,
+    temperature: float = 0.07,
+    batch_size: int = 1024,
+) -> np.ndarray:
+    """Test predictions of a weighted k-nearest-neighbour vote in cosine similarity.
+
+    Each test point's ``k`` most similar training points vote for their class with weight
+    ``exp(similarity / temperature)`` (Wu et al., 2018; the usual monitor of SimCLR runs).
+
+    Returns:
+        ``(M,)`` predicted labels.
+    """
+    xtr = F.normalize(torch.as_tensor(train_features).float(), dim=1)
+    xte = F.normalize(torch.as_tensor(test_features).float().to(xtr.device), dim=1)
+    ytr = torch.as_tensor(train_labels).long().to(xtr.device)
+    if k < 1 or k > len(xtr):
+        raise ValueError(f"k must be in 1..{len(xtr)} (training points), got {k}")
+    num_classes = int(ytr.max()) + 1
+    parts = []
+    for i in range(0, len(xte), batch_size):
+        sim = xte[i : i + batch_size] @ xtr.T  # (b, N)
+        top_sim, top_idx = sim.topk(k, dim=1)  # (b, k)
+        weights = torch.exp(top_sim / temperature)
+        votes = torch.zeros(len(sim), num_classes, device=xtr.device)
+        votes.scatter_add_(1, ytr[top_idx], weights)
+        parts.append(votes.argmax(dim=1))
+    return torch.cat(parts).cpu().numpy()
+
+
 def knn_accuracy(
     train_features,
     train_labels,
@@ -116,38 +168,48 @@ def knn_accuracy(
     temperature: float = 0.07,
     batch_size: int = 1024,
 ) -> float:
-    """Test accuracy of a weighted k-nearest-neighbour vote in cosine similarity.
-
-    Each test point's ``k`` most similar training points vote for their class with weight
-    ``exp(similarity / temperature)`` (Wu et al., 2018; the usual monitor of SimCLR runs).
+    """Test accuracy of the k-nearest-neighbour vote of :func:`knn_predictions`.
 
     Returns:
         Accuracy on the test set, in [0, 1].
     """
-    xtr = F.normalize(torch.as_tensor(train_features).float(), dim=1)
-    xte = F.normalize(torch.as_tensor(test_features).float().to(xtr.device), dim=1)
-    ytr = torch.as_tensor(train_labels).long().to(xtr.device)
-    yte = torch.as_tensor(test_labels).long().to(xtr.device)
-    if k < 1 or k > len(xtr):
-        raise ValueError(f"k must be in 1..{len(xtr)} (training points), got {k}")
-    num_classes = int(max(ytr.max(), yte.max())) + 1
-    correct = 0
-    for i in range(0, len(xte), batch_size):
-        sim = xte[i : i + batch_size] @ xtr.T  # (b, N)
-        top_sim, top_idx = sim.topk(k, dim=1)  # (b, k)
-        weights = torch.exp(top_sim / temperature)
-        votes = torch.zeros(len(sim), num_classes, device=xtr.device)
-        votes.scatter_add_(1, ytr[top_idx], weights)
-        correct += (votes.argmax(dim=1) == yte[i : i + batch_size]).sum().item()
-    return correct / len(xte)
+    predictions = knn_predictions(
+        train_features,
+        train_labels,
+        test_features,
+        k=k,
+        temperature=temperature,
+        batch_size=batch_size,
+    )
+    return float(np.mean(predictions == _numpy(test_labels)))
 
 
 def evaluate(method, train: ImageSet, test: ImageSet, *, k: int = 20) -> dict[str, float]:
     """Linear-probe and kNN accuracy of ``method.embed`` on a labelled train/test pair."""
+    return {name: float(c.mean()) for name, c in correctness(method, train, test, k=k).items()}
+
+
+def correctness(method, train: ImageSet, test: ImageSet, *, k: int = 20) -> dict[str, np.ndarray]:
+    """Per-test-example correctness (0/1) of the linear probe and kNN on ``method.embed``.
+
+    The input of :func:`sslib.stats.paired_difference`: two encoders' arrays on the same test
+    set give the interval of their difference in accuracy.
+
+    Returns:
+        ``{"linear": (M,), "knn": (M,)}`` float arrays of 0 and 1.
+    """
     ftr, fte = embed(method, train), embed(method, test)
+    return features_correctness(ftr, train.labels, fte, test.labels, k=k)
+
+
+def features_correctness(
+    train_features, train_labels, test_features, test_labels, *, k: int = 20
+) -> dict[str, np.ndarray]:
+    """:func:`correctness` for features already computed (raw pixels, say)."""
+    y = _numpy(test_labels)
     return {
-        "linear": linear_probe(ftr, train.labels, fte, test.labels),
-        "knn": knn_accuracy(ftr, train.labels, fte, test.labels, k=k),
+        "linear": (linear_predictions(train_features, train_labels, test_features) == y) * 1.0,
+        "knn": (knn_predictions(train_features, train_labels, test_features, k=k) == y) * 1.0,
     }
 
 

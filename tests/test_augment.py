@@ -23,6 +23,9 @@ def rgb():
         lambda x, g: augment.gaussian_blur(x, generator=g),
         lambda x, g: augment.gaussian_noise(x, generator=g),
         lambda x, g: augment.Views()(x, g),
+        lambda x, g: augment.random_affine(x, generator=g),
+        lambda x, g: augment.random_erasing(x, generator=g),
+        lambda x, g: augment.AffineViews()(x, g),
     ],
 )
 def test_shape_range_and_determinism(fn, rgb):
@@ -90,3 +93,34 @@ def test_digit_views():
     x = torch.rand(4, 1, 28, 28)
     y = augment.Views.for_digits()(x, _gen())
     assert y.shape == x.shape
+
+
+def test_random_affine_without_randomness_is_the_identity():
+    x = torch.rand(3, 1, 28, 28, generator=_gen(2))
+    same = augment.random_affine(x, degrees=0, scale=(1, 1), translate=0, elastic=0)
+    torch.testing.assert_close(same, x, atol=1e-5, rtol=0)
+
+
+def test_random_affine_scale_shrinks_the_digit():
+    x = torch.zeros(1, 1, 28, 28)
+    x[..., 4:24, 4:24] = 1.0
+    small = augment.random_affine(x, degrees=0, scale=(0.5, 0.5), translate=0, elastic=0)
+    assert small.sum().item() == pytest.approx(x.sum().item() / 4, rel=0.05)  # area ~ s^2
+
+
+def test_random_erasing_fills_one_rectangle_per_image():
+    x = torch.ones(64, 1, 28, 28)
+    out = augment.random_erasing(x, p=1.0, max_side=0.5, generator=_gen(3))
+    erased = out == 0
+    assert erased.any(dim=(1, 2, 3)).float().mean() > 0.8  # most rectangles are non-empty
+    rows, cols = erased.any(dim=3), erased.any(dim=2)  # a rectangle: its area = rows x cols
+    assert torch.equal(erased.sum(dim=(1, 2, 3)), (rows.sum(dim=(1, 2)) * cols.sum(dim=(1, 2))))
+    assert erased.sum(dim=(1, 2, 3)).max() <= 14 * 14
+    none = augment.random_erasing(x, p=0.0, generator=_gen(3))
+    assert torch.equal(none, x)
+
+
+def test_make_views_names_its_choices():
+    assert isinstance(augment.make_views("affine"), augment.AffineViews)
+    with pytest.raises(ValueError, match="choose one of"):
+        augment.make_views("nope")

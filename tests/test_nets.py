@@ -12,6 +12,8 @@ from sslib import nets
         (nets.SmallCNN(3, 8), (4, 3, 32, 32), 32),
         (nets.SmallCNN(1, 8, pool=False), (4, 1, 8, 8), 32),
         (nets.ResNet18(3), (2, 3, 32, 32), 512),
+        (nets.StridedCNN(1), (4, 1, 28, 28), 128),
+        (nets.StridedCNN(3, (8, 16), (2, 2)), (4, 3, 32, 32), 16),
     ],
 )
 def test_encoder_shapes(net, shape, out):
@@ -46,3 +48,10 @@ def test_critic_scores_pair_rows(critic_cls):
 def test_mlp_rejects_unknown_norm():
     with pytest.raises(ValueError, match="norm"):
         nets.MLP(3, (4,), 2, norm="group")
+
+
+def test_strided_cnn_feature_map_and_bad_widths():
+    net = nets.StridedCNN(1)
+    assert net.feature_map(torch.rand(2, 1, 28, 28)).shape == (2, 128, 7, 7)
+    with pytest.raises(ValueError, match="one entry per layer"):
+        nets.StridedCNN(1, (8, 16), (2,))

@@ -57,3 +57,20 @@ def test_evaluate_on_raw_digits_beats_chance():
     scores = probe.evaluate(Supervised(nets.MLP(64, (64,), 64), 10), tr, te)
     assert set(scores) == {"linear", "knn"}
     assert scores["linear"] > 0.5  # a random MLP already keeps most of the digit information
+
+
+def test_correctness_agrees_with_evaluate_and_feeds_stats():
+    from sslib import stats
+
+    tr, te = data.load("digits"), data.load("digits", "test")
+    method = Supervised(nets.MLP(64, (64,), 64), 10)
+    scores = probe.evaluate(method, tr, te)
+    correct = probe.correctness(method, tr, te)
+    assert set(correct) == {"linear", "knn"} and correct["linear"].shape == (len(te),)
+    assert correct["linear"].mean() == pytest.approx(scores["linear"])
+    assert correct["knn"].mean() == pytest.approx(scores["knn"])
+    pixels = probe.features_correctness(
+        probe.raw_pixels(tr), tr.labels, probe.raw_pixels(te), te.labels
+    )
+    iv = stats.paired_difference(pixels["linear"], correct["linear"])
+    assert iv.low <= iv.estimate <= iv.high

@@ -39,6 +39,6 @@ def test_every_full_recipe_names_a_method_and_a_source():
     for name, recipe in recipes.FULL.items():
         assert recipe.source and recipe.epochs > 0
         assert name in recipes.describe(name)
-    assert recipes.recipe("simclr", "quick") is recipes.QUICK
+    assert recipes.recipe("simclr", "quick") is recipes.QUICK.get("simclr", recipes.QUICK_DEFAULT)
     with pytest.raises(ValueError, match="budget"):
         recipes.recipe("simclr", "medium")
