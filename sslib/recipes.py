@@ -3,8 +3,9 @@
 At the ``quick`` budget each method of chapters 1 to 3 trains with its chapter's calibrated
 recipe (the others with one small default). At the ``full`` budget each method gets the
 settings of its paper or of the best public reproduction on CIFAR-10-sized data, noted
-beside it; a flag on the command line overrides any of them. These are starting points with their sources, not tuned results: the
-records under ``book/results/`` say what each one reached.
+beside it; a flag on the command line overrides any of them. These are starting points with
+their sources, not tuned results: the records under ``book/results/`` say what each one
+reached.
 """
 
 from __future__ import annotations
