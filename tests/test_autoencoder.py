@@ -61,26 +61,79 @@ def test_loss_is_the_mean_squared_error_of_the_clean_reconstruction():
     assert method.reconstruct(IMAGES).min() >= 0 and method.reconstruct(IMAGES).max() <= 1
 
 
-def test_corruption():
+def test_corruption_masks_then_adds_noise():
     x = torch.rand(64, 1, 28, 28) + 0.1  # no exact zeros
-    masked = corrupt(x, "mask", 0.5, torch.Generator().manual_seed(0))
+    masked = corrupt(x, mask=0.5, generator=torch.Generator().manual_seed(0))
     zeroed = (masked == 0).float().mean()
     assert 0.45 < zeroed < 0.55 and torch.equal(masked[masked != 0], x[masked != 0])
-    noisy = corrupt(x, "gaussian", 0.1, torch.Generator().manual_seed(0))
+    noisy = corrupt(x, noise_std=0.1, generator=torch.Generator().manual_seed(0))
     assert 0.09 < (noisy - x).std() < 0.11
-    assert corrupt(x, "mask", 0.0) is x
-    with pytest.raises(ValueError, match="noise"):
-        corrupt(x, "salt", 0.1)
-    with pytest.raises(ValueError, match="noise"):
-        Autoencoder(nets.MLP(784, [], 4), noise="salt")
+    both = corrupt(x, mask=0.3, noise_std=0.2, generator=torch.Generator().manual_seed(0))
+    kept = both - x  # noise alone where a pixel was kept, noise minus the pixel where masked
+    assert 0.18 < kept.std() < 0.4 and (both - x).abs().max() > 0
+    assert corrupt(x) is x
+    with pytest.raises(ValueError, match="mask"):
+        corrupt(x, mask=1.0)
+    with pytest.raises(ValueError, match="noise_std"):
+        Autoencoder(nets.MLP(784, [], 4), noise_std=-0.1)
+
+
+def test_corruption_matches_a_literal_version_with_the_same_draws():
+    x = torch.rand(4, 1, 8, 8)
+    g = torch.Generator().manual_seed(1)
+    keep = torch.rand(x.shape, generator=g) >= 0.3
+    expected = x * keep + 0.2 * torch.randn(x.shape, generator=g)
+    torch.testing.assert_close(corrupt(x, 0.3, 0.2, torch.Generator().manual_seed(1)), expected)
 
 
 def test_denoising_loss_compares_with_the_clean_input():
     torch.manual_seed(0)
-    method = Autoencoder(nets.MLP(784, [], 4), noise_level=0.5)
+    method = Autoencoder(nets.MLP(784, [], 4), mask=0.5)
     loss_a, _ = method.loss(IMAGES)
     loss_b, _ = method.loss(IMAGES)
     assert loss_a != loss_b  # fresh corruption each call
+
+
+def test_bce_loss_is_the_cross_entropy_of_the_logits_with_the_clean_grey_levels():
+    torch.manual_seed(0)
+    method = Autoencoder(nets.MLP(784, [16], 4), reconstruction="bce")
+    loss, metrics = method.loss(IMAGES)
+    x = IMAGES.float() / 255
+    logits = method.decoder(method.encode(x)).view_as(x)
+    p = torch.sigmoid(logits)
+    literal = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).mean()
+    torch.testing.assert_close(loss, literal, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(metrics["mse"], F.mse_loss(method.reconstruct(IMAGES), x))
+    with pytest.raises(ValueError, match="logits"):
+        Autoencoder(nets.MLP(784, [], 4), reconstruction="bce", sigmoid=False)
+    with pytest.raises(ValueError, match="reconstruction"):
+        Autoencoder(nets.MLP(784, [], 4), reconstruction="l1")
+
+
+def test_code_dim_adds_a_linear_bottleneck_and_a_conv_decoder_is_built_for_the_image():
+    method = Autoencoder(
+        nets.StridedCNN(1), "conv", image_shape=(1, 28, 28), code_dim=6, mask=0.3, noise_std=0.2
+    )
+    assert isinstance(method.decoder, nets.ConvDecoder) and method.code_dim == 6
+    assert method.embed(IMAGES).shape == (8, 6)
+    assert method.reconstruct(IMAGES).shape == IMAGES.shape
+    assert Autoencoder(nets.MLP(784, [], 4)).embed(IMAGES).shape == (8, 4)  # no code_dim
+    with pytest.raises(ValueError, match="decoder"):
+        Autoencoder(nets.MLP(784, [], 4), "deconv")
+
+
+def test_the_command_line_builds_the_chapter_recipe():
+    from sslib.__main__ import _encoder, build_method
+    from sslib.data import load
+    from sslib.recipes import QUICK
+
+    recipe = QUICK["autoencoder"]
+    train_set = load("mnist5k", "train")
+    method = build_method(
+        "autoencoder", _encoder(recipe.encoder, train_set.shape), train_set, **recipe.method_kwargs
+    )
+    assert method.mask > 0 and method.noise_std > 0 and method.reconstruction == "bce"
+    assert method.embed(train_set.images[:2]).shape == (2, recipe.method_kwargs["code_dim"])
 
 
 def test_without_skips_a_zeroed_code_gives_every_image_the_same_output():
