@@ -395,7 +395,12 @@ def parser() -> argparse.ArgumentParser:
     )
     b = sub.add_parser("bench", help="throughput of sslib's pipeline against the usual one")
     b.add_argument("benchmark", choices=["simclr"])
-    b.add_argument("--encoder", default="resnet18", choices=["resnet18", "cnn"])
+    b.add_argument(
+        "--encoder",
+        default="resnet18",
+        choices=["resnet18", "cnn", "strided_cnn"],
+        help="strided_cnn: the digit setting (28x28 mnist5k digits, chapter 3's views)",
+    )
     b.add_argument("--batch-size", type=int, default=256)
     b.add_argument("--steps", type=int, default=20, help="timed steps")
     b.add_argument("--warmup", type=int, default=5, help="untimed steps first")

@@ -1,17 +1,23 @@
 """Benchmarks: sslib's training pipeline against the usual one, on the same model and batch.
 
-``python -m sslib bench simclr`` trains SimCLR for a few steps on synthetic CIFAR-shaped data
-(random uint8 images, so it runs offline) in two ways and reports images per second (each image
-seen as two views), step time and peak memory:
+``python -m sslib bench simclr`` trains SimCLR for a few steps in two ways and reports images
+per second (each image seen as two views), step time and peak memory. The data follow the
+encoder: ``resnet18`` and ``cnn`` train on synthetic CIFAR-shaped images (random uint8, so it
+runs offline) with SimCLR's colour views; ``strided_cnn``, the light encoder of the book's quick
+budget, trains on the 28x28 one-channel digits of ``mnist5k`` with the digit views of chapter 3
+(:class:`sslib.augment.AffineViews`). With a light encoder the views are a real share of each
+step, which is where making them batched pays.
 
 * **sslib**: the whole dataset held on the device as uint8, both views made by batched tensor
-  augmentations on the device (:class:`sslib.augment.Views`), channels-last weights and
+  augmentations on the device (:class:`sslib.augment.Views` or
+  :class:`~sslib.augment.AffineViews`), channels-last weights and
   batches, bf16 autocast where the hardware computes in bf16 natively (CUDA; CPUs with AMX or
   AVX-512 BF16, through oneDNN), optional ``torch.compile``, the loop of
   :func:`sslib.train.fit`;
-* **usual**: the pipeline most SimCLR code is written as: a ``Dataset`` applying torchvision
-  per-image transforms to each image twice, a ``DataLoader`` with worker processes, fp32, no
-  compile, the plain PyTorch loop.
+* **usual**: the pipeline most SimCLR code is written as (lightly's tutorials train this way): a
+  ``Dataset`` applying torchvision per-image transforms to each image twice (for digits, on
+  PIL images), a ``DataLoader`` with worker processes, fp32, no compile, the plain PyTorch
+  loop.
 
 Both train the same encoder and projection head with the same loss, optimizer and batch size.
 Speed goals belong here, not in timed unit tests.
@@ -28,7 +34,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 
-from sslib import nets, train
+from sslib import augment, data, nets, train
 from sslib.config import device as default_device
 from sslib.methods.simclr import SimCLR
 from sslib.objectives import nt_xent
@@ -52,12 +58,36 @@ def synthetic_cifar(n: int, seed: int = 0) -> torch.Tensor:
     return torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
 
 
+def digit_images(n: int) -> torch.Tensor:
+    """``n`` real digits of ``mnist5k`` (offline), repeated if needed. Shape ``(n, 1, 28, 28)``."""
+    images = data.load("mnist5k", "train").images
+    return images.repeat(-(-n // len(images)), 1, 1, 1)[:n]
+
+
+ENCODERS = ("resnet18", "cnn", "strided_cnn")
+
+
 def _encoder(name: str) -> nn.Module:
     if name == "resnet18":
         return nets.ResNet18(in_channels=3)
     if name == "cnn":
         return nets.SmallCNN(in_channels=3, width=32)
-    raise ValueError(f"unknown encoder {name!r}: choose 'resnet18' or 'cnn'")
+    if name == "strided_cnn":
+        return nets.StridedCNN(in_channels=1)
+    raise ValueError(f"unknown encoder {name!r}: choose one of {', '.join(ENCODERS)}")
+
+
+def digits_setting(encoder: str) -> bool:
+    """Whether ``encoder`` is benchmarked on digits (28x28, one channel) instead of CIFAR."""
+    return encoder == "strided_cnn"
+
+
+def _method(encoder: str) -> SimCLR:
+    """SimCLR as chapter 3 trains it on digits, or with SimCLR's colour views on CIFAR."""
+    if digits_setting(encoder):
+        return SimCLR(_encoder(encoder), views=augment.AffineViews(), temperature=0.3,
+                      hidden_dim=256, proj_dim=128)  # fmt: skip
+    return SimCLR(_encoder(encoder), views=augment.Views(), temperature=0.5)
 
 
 def native_bf16(dev: torch.device) -> bool:
@@ -96,13 +126,13 @@ def bench_sslib(
 ) -> BenchResult:
     """The sslib pipeline, timed by :func:`sslib.train.fit` after ``warmup`` untimed steps."""
     torch.manual_seed(0)
-    method = SimCLR(_encoder(encoder), temperature=0.5).to(dev)
-    data = images.to(dev)  # the dataset lives on the device, as uint8
+    method = _method(encoder).to(dev)
+    on_device = images.to(dev)  # the dataset lives on the device, as uint8
     kwargs = dict(batch_size=batch_size, lr=1e-3, device=dev, compile=compile, progress=False,
                   precision=precision, channels_last=channels_last)  # fmt: skip
-    train.fit(method, data, steps=warmup, **kwargs)  # compile, cudnn autotune, allocator
+    train.fit(method, on_device, steps=warmup, **kwargs)  # compile, cudnn autotune, allocator
     _reset_peak(dev)
-    history = train.fit(method, data, steps=steps, log_every=steps, **kwargs)
+    history = train.fit(method, on_device, steps=steps, log_every=steps, **kwargs)
     seconds = history.seconds
     return BenchResult(
         "sslib", steps * batch_size / seconds, 1e3 * seconds / steps, _peak_mb(dev), steps,
@@ -139,6 +169,42 @@ def usual_transform():
     )
 
 
+class _GaussianNoise:
+    """Add N(0, sigma^2) to a float tensor and clamp to [0, 1] (a picklable transform)."""
+
+    def __init__(self, sigma: float):
+        self.sigma = sigma
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return (x + self.sigma * torch.randn_like(x)).clamp(0, 1)
+
+
+def usual_digit_transform():
+    """Chapter 3's digit views as the usual per-image pipeline: PIL, then tensor, per image.
+
+    The steps of :class:`sslib.augment.AffineViews` with torchvision's transforms: a random
+    affine map (its ``translate`` is a fraction of the width, half of AffineViews' fraction of
+    the half-width), an elastic warp, random erasing and Gaussian noise.
+    """
+    from torchvision import transforms as T
+
+    return T.Compose(
+        [
+            T.ToPILImage(),  # as a Dataset over image files would hand them over
+            T.RandomAffine(
+                15,
+                translate=(0.075, 0.075),
+                scale=(0.8, 1.2),
+                interpolation=T.InterpolationMode.BILINEAR,
+            ),  # fmt: skip
+            T.ElasticTransform(alpha=5.0, sigma=4.0),
+            T.ToTensor(),
+            T.RandomErasing(p=0.5, scale=(0.01, 0.35**2), ratio=(0.3, 3.3), value=0),
+            _GaussianNoise(0.1),
+        ]
+    )
+
+
 def bench_usual(
     images: torch.Tensor,
     *,
@@ -151,10 +217,11 @@ def bench_usual(
 ) -> BenchResult:
     """The usual pipeline: per-image transforms in DataLoader workers, fp32, eager."""
     torch.manual_seed(0)
-    model = SimCLR(_encoder(encoder), temperature=0.5).to(dev)
+    model = _method(encoder).to(dev)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    transform = usual_digit_transform() if digits_setting(encoder) else usual_transform()
     loader = DataLoader(
-        _TwoViews(images, usual_transform()), batch_size=batch_size, shuffle=True,
+        _TwoViews(images, transform), batch_size=batch_size, shuffle=True,
         drop_last=True, num_workers=workers, pin_memory=dev.type == "cuda",
         persistent_workers=workers > 0,
     )  # fmt: skip
@@ -202,11 +269,13 @@ def bench_simclr(
 
     ``precision="auto"`` gives sslib's pipeline bf16 autocast where :func:`native_bf16` holds
     and fp32 elsewhere; the usual pipeline always trains in fp32, as most code does.
+    ``encoder="strided_cnn"`` benchmarks the digit setting (:func:`digits_setting`).
     """
     dev = torch.device(device) if device is not None else default_device()
     if precision == "auto":
         precision = "bf16" if native_bf16(dev) else "fp32"
-    images = synthetic_cifar(max(dataset_size, batch_size))
+    n = max(dataset_size, batch_size)
+    images = digit_images(n) if digits_setting(encoder) else synthetic_cifar(n)
     common = dict(encoder=encoder, batch_size=batch_size, steps=steps, warmup=warmup, dev=dev)
     ours = bench_sslib(images, compile=compile, precision=precision,
                        channels_last=channels_last, **common)  # fmt: skip
@@ -215,6 +284,9 @@ def bench_simclr(
         "benchmark": "simclr",
         "device": str(dev),
         "encoder": encoder,
+        "images": "mnist5k digits (1, 28, 28)"
+        if digits_setting(encoder)
+        else "synthetic (3, 32, 32)",
         "compile": compile,
         "precision": precision,
         "channels_last": channels_last,
@@ -228,7 +300,9 @@ def bench_simclr(
 def report(record: dict) -> str:
     """A small table of a :func:`bench_simclr` record."""
     lines = [
-        f"simclr on {record['device']}, encoder {record['encoder']}; sslib in "
+        f"simclr on {record['device']}, encoder {record['encoder']}, "
+        f"{record.get('images', 'synthetic (3, 32, 32)')}, "
+        f"{record['threads']} threads, {record['workers']} DataLoader workers; sslib in "
         f"{record['precision']}{', channels-last' if record['channels_last'] else ''}, "
         "usual in fp32"
     ]

@@ -47,7 +47,13 @@ QUICK: dict[str, Recipe] = {
                           "chapter 2, the denoising autoencoder"),
 
     # chapter 3: contrastive learning
-
+    # SimCLR as chapter 3 trains it: StridedCNN, the digit views (AffineViews), temperature 0.3,
+    # head 128 -> 256 -> BN -> ReLU -> 128, AdamW 5e-3, 500 steps of 128 (mnist5k's 4,000
+    # training images make 31 full batches an epoch). At equal images seen, batches of 128
+    # beat the reference's 256 in our calibration (98.4% against 97.5% linear probe).
+    "simclr": Recipe("strided_cnn", 500 / 31, 128, "adamw", 5e-3, 1e-4, 0.05,
+                     {"views": "affine", "temperature": 0.3, "hidden_dim": 256, "proj_dim": 128},
+                     "chapter 3, SimCLR on the digits (calibrated at the quick budget)"),
 
     # chapters 4 to 6
 

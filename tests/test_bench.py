@@ -2,6 +2,8 @@
 
 import json
 
+import torch
+
 from sslib import bench
 from sslib.__main__ import main
 
@@ -26,3 +28,19 @@ def test_usual_transform_makes_float_views_of_uint8_images():
     view = bench.usual_transform()(images[0])
     assert view.shape == (3, 32, 32) and view.dtype.is_floating_point
     assert 0.0 <= view.min() and view.max() <= 1.0
+
+
+def test_digit_setting_trains_the_strided_cnn_on_real_digits(tmp_path):
+    record = bench.bench_simclr(encoder="strided_cnn", batch_size=8, steps=1, warmup=1,
+                                workers=0, device="cpu", dataset_size=16)  # fmt: skip
+    assert record["encoder"] == "strided_cnn" and "(1, 28, 28)" in record["images"]
+    assert all(r["images_per_second"] > 0 for r in record["results"])
+    assert "(1, 28, 28)" in bench.report(record)
+
+
+def test_usual_digit_transform_makes_one_channel_views_in_the_unit_interval():
+    image = bench.digit_images(1)[0]
+    views = [bench.usual_digit_transform()(image) for _ in range(2)]
+    assert all(v.shape == (1, 28, 28) and v.dtype == torch.float32 for v in views)
+    assert all(0.0 <= v.min() and v.max() <= 1.0 for v in views)
+    assert (views[0] - views[1]).abs().max() > 0.05  # random: two different views

@@ -115,6 +115,14 @@ def test_embed_before_and_after_the_projection():
     assert method.embed(images).shape == (5, 8)
 
 
+@pytest.mark.parametrize("channels, expected", [(1, augment.AffineViews), (3, augment.Views)])
+def test_default_views_follow_the_channel_count(channels, expected):
+    method = _method() if channels == 1 else SimCLR(nets.SmallCNN(3, width=4), hidden_dim=8)
+    images = (torch.rand(8, channels, 12, 12) * 255).to(torch.uint8)
+    method.loss(images)
+    assert type(method.views) is expected
+
+
 def test_three_views_train_and_bad_arguments_raise():
     method = _method(num_views=3)
     images = (torch.rand(32, 1, 12, 12) * 255).to(torch.uint8)
@@ -124,3 +132,17 @@ def test_three_views_train_and_bad_arguments_raise():
         _method(num_views=1)
     with pytest.raises(ValueError, match="temperature"):
         _method(temperature=-1.0)
+
+
+def test_quick_recipe_builds_the_chapters_simclr():
+    from sslib.__main__ import _encoder, build_method
+    from sslib.recipes import QUICK
+
+    recipe = QUICK["simclr"]
+    assert recipe.encoder == "strided_cnn" and recipe.batch_size == 128
+    assert int(recipe.epochs * (4000 // recipe.batch_size)) == 500  # mnist5k: the chapter's steps
+    method = build_method("simclr", _encoder(recipe.encoder, (1, 28, 28)), None,
+                          **recipe.method_kwargs)  # fmt: skip
+    assert isinstance(method.views, augment.AffineViews) and method.temperature == 0.3
+    assert isinstance(method.encoder, nets.StridedCNN)
+    assert method.head(torch.zeros(2, 128)).shape == (2, 128)

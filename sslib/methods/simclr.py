@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sslib.augment import Views
+from sslib.augment import AffineViews, Views
 from sslib.bounds import infonce
 from sslib.data import to_float
 from sslib.methods.base import Method
@@ -41,8 +41,8 @@ class SimCLR(Method):
     Args:
         encoder: ``f``, images ``(B, C, H, W)`` to ``(B, encoder.out_dim)``.
         views: the random augmentation, ``views(x) -> x'`` on float images; default
-            :meth:`~sslib.augment.Views.for_digits` for one-channel images and
-            :class:`~sslib.augment.Views` otherwise.
+            :class:`~sslib.augment.AffineViews` for one-channel images (digits: chapter 3's
+            calibrated views) and :class:`~sslib.augment.Views` otherwise.
         temperature: t > 0 of NT-Xent.
         hidden_dim: width of the projection head's hidden layer.
         proj_dim: dimension of ``z``.
@@ -86,7 +86,7 @@ class SimCLR(Method):
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         if self.views is None:  # chosen on first use, when the channel count is known
-            self.views = Views.for_digits() if x.shape[1] == 1 else Views()
+            self.views = AffineViews() if x.shape[1] == 1 else Views()
         return self.views(x)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
