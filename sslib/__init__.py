@@ -7,8 +7,24 @@ idea each: ``config`` (budget, device, seeds), ``data``, ``augment``, ``nets``, 
 ``probe`` (evaluation of frozen features), ``plots`` and ``show``.
 """
 
+import importlib.metadata as _metadata
+import tomllib as _tomllib
+from pathlib import Path as _Path
+
 from sslib.config import budget, device, seed_everything
 from sslib.show import show
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version (``ssl-executed``), else the checkout's pyproject."""
+    try:
+        return _metadata.version("ssl-executed")
+    except _metadata.PackageNotFoundError:  # imported from a checkout that is not installed
+        pyproject = _Path(__file__).resolve().parents[1] / "pyproject.toml"
+        if pyproject.is_file():
+            return _tomllib.loads(pyproject.read_text())["project"]["version"]
+        return "unknown"
+
+
+__version__ = _version()
 __all__ = ["budget", "device", "seed_everything", "show", "__version__"]
