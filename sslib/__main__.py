@@ -144,10 +144,16 @@ def _encoder(name: str, shape):
         return nets.StridedCNN(c)
     if name == "mlp":
         return nets.MLP(c * h * h, (512, 512), 256, norm="batch")
+    if name == "dcgan":  # Deep InfoMax's encoder (Hjelm et al. 2019): a local feature map
+        from sslib.methods.dim import DCGANEncoder
+
+        return DCGANEncoder(c, 64)
     if name == "vit":  # patches of 7 (28x28 digits) or 4 (32x32, 96x96 photos)
         patch = 7 if h % 7 == 0 else 4
         return nets.TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=192, depth=6)
-    raise ValueError(f"unknown encoder {name!r}; choose cnn, strided_cnn, resnet18, mlp or vit")
+    raise ValueError(
+        f"unknown encoder {name!r}; choose cnn, strided_cnn, resnet18, mlp, dcgan or vit"
+    )
 
 
 def build_method(name: str, encoder, train_set, **kwargs):
@@ -173,7 +179,16 @@ def build_method(name: str, encoder, train_set, **kwargs):
     if name == "mae" and not hasattr(encoder, "num_patches"):
         raise ValueError("mae needs a Vision Transformer: pass --encoder vit")
     if name == "dim" and not hasattr(encoder, "feature_map"):
-        raise ValueError("dim needs an encoder with a feature map: --encoder cnn or resnet18")
+        raise ValueError(
+            "dim needs an encoder with a feature map: --encoder dcgan, cnn or resnet18"
+        )
+    if name == "dim" and type(encoder).__name__ == "DCGANEncoder" and "code_head" not in kwargs:
+        from sslib.methods.dim import CodeHead
+
+        # the paper's head: a 4x4 convolution (3x3 on 28x28 digits), 1024 units, a 64-d code
+        grid = 4 if train_set.shape[1] % 8 == 0 else 3
+        kwargs = {**kwargs, "code_head": CodeHead(encoder.out_dim, 64, 1024, 2 * encoder.out_dim,
+                                                  grid=grid)}  # fmt: skip
     return cls(encoder, **kwargs)
 
 
@@ -295,6 +310,8 @@ def _train(args) -> int:
         return {"knn": probe.knn_accuracy(features[0], train_set.labels, features[1],
                                           test_set.labels)}  # fmt: skip
 
+    # the recipe's optimizer settings apply to the recipe's optimizer, not one a flag chose
+    options = recipe.optimizer_options if args.optimizer == recipe.optimizer else {}
     tic = time.perf_counter()
     with distributed.process_group_from_env():  # under torchrun: one share of each batch
         rank, world = distributed.world()
@@ -309,6 +326,7 @@ def _train(args) -> int:
                 lr=args.lr,
                 weight_decay=args.weight_decay,
                 optimizer=args.optimizer,
+                optimizer_options=options,
                 warmup=args.warmup,
                 precision=args.precision,
                 compile=args.compile,
@@ -358,6 +376,7 @@ def _train(args) -> int:
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "optimizer": args.optimizer,
+            "optimizer_options": options,
             "lr": args.lr,
             "weight_decay": args.weight_decay,
             "warmup": args.warmup,
@@ -427,7 +446,7 @@ def parser() -> argparse.ArgumentParser:
     )
     recipe = "default: the budget's recipe (sslib.recipes)"
     t.add_argument(
-        "--encoder", choices=["cnn", "strided_cnn", "resnet18", "mlp", "vit"], help=recipe
+        "--encoder", choices=["cnn", "strided_cnn", "resnet18", "mlp", "dcgan", "vit"], help=recipe
     )
     t.add_argument("--epochs", type=_number(float, above=0), help=recipe)
     t.add_argument("--batch-size", type=_POSITIVE_INT, help=f"the global batch; {recipe}")

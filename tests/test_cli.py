@@ -250,3 +250,24 @@ def test_collapse_warnings():
     assert "collapsed" in variance and "chance" in chance
     [chance] = probe.collapse_warnings(rng.normal(size=(1000, 8)), 0.12, labels)
     assert "at chance" in chance
+
+
+def test_full_recipes_follow_their_sources():
+    from sslib.recipes import FULL
+
+    simclr = FULL["simclr"]  # solo-learn's scripts/pretrain/cifar/simclr.yaml
+    assert (simclr.optimizer, simclr.lr, simclr.weight_decay, simclr.batch_size) == (
+        "lars", 0.4, 1e-4, 256)  # fmt: skip
+    assert simclr.optimizer_options == {"trust": 0.02, "clip": True} and simclr.epochs == 1000
+    mae = FULL["mae"]  # He et al. table 8
+    assert mae.optimizer_options == {"betas": (0.9, 0.95)} and mae.weight_decay == 0.05
+    assert mae.method_kwargs == {"mask_ratio": 0.75, "norm_pix_loss": True}
+    assert FULL["dim"].encoder == "dcgan" and FULL["dim"].batch_size == 64
+
+
+def test_dim_trains_with_the_papers_encoder_from_the_command_line(tmp_path):
+    args = ["train", "dim", "--dataset", "digits", "--encoder", "dcgan", "--epochs", "0.25",
+            "--batch-size", "64", "--out", str(tmp_path), "--tag", "t"]  # fmt: skip
+    assert main(args) == 0
+    record = json.loads((tmp_path / "dim-digits-t.json").read_text())
+    assert record["settings"]["encoder"] == "dcgan" and record["steps"] == 5
