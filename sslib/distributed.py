@@ -12,10 +12,10 @@ receives ``sum_r dL_r/dz_j`` for its rows ``z_j``; averaging parameter gradients
 processes then gives ``d/dtheta (1/K) sum_r L_r``, the gradient of the global mean loss. Two
 known bugs this avoids: a gather layer whose backward keeps only the local slice of the
 gathered gradient instead of summing it over the processes (lightly's ``GatherLayer``,
-lightly issue #1528, fixed in #1531), and gradients scaled once more by the world size
-(lightly's distributed losses were off by exactly 1/world_size, lightly issues #1920 and
-#1977). ``tests/test_distributed.py`` checks two gloo processes against one process holding
-the global batch, with both all-gathers below.
+lightly issue #1528, fixed in #1531), and gradients that come out exactly 1/world_size
+too small (lightly's SIGReg and Barlow Twins losses with ``gather_distributed=True``, lightly
+issues #1920 and #1977). ``tests/test_distributed.py`` checks two gloo processes against one
+process holding the global batch, with both all-gathers below.
 """
 
 from __future__ import annotations
