@@ -20,6 +20,8 @@ OFFLINE := IPYTHONDIR=$(CURDIR)/.ci/ipython SSLIB_OFFLINE=1
 install: $(STAMP)
 
 $(STAMP): pyproject.toml .ci/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "the book needs Python 3.11 or later: make PYTHON=python3.11 ..."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing sslib and its tools into $(VENV) (first run: a few minutes)"
 	@$(BIN)/python -m pip uninstall -q -y sslib 2>/dev/null || true  # the name before ssl-executed

@@ -7,12 +7,17 @@ idea each: ``config`` (budget, device, seeds), ``data``, ``augment``, ``nets``, 
 ``probe`` (evaluation of frozen features), ``plots`` and ``show``.
 """
 
-import importlib.metadata as _metadata
-import tomllib as _tomllib
-from pathlib import Path as _Path
+import sys as _sys
 
-from sslib.config import budget, device, seed_everything
-from sslib.show import show
+if _sys.version_info < (3, 11):  # noqa: UP036 (a clear message, not a tomllib ImportError)
+    raise ImportError(f"sslib needs Python 3.11 or later; this is {_sys.version.split()[0]}")
+
+import importlib.metadata as _metadata  # noqa: E402
+import tomllib as _tomllib  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+
+from sslib.config import budget, device, seed_everything  # noqa: E402
+from sslib.show import show  # noqa: E402
 
 
 def _version() -> str:
