@@ -87,3 +87,21 @@ def test_chapter_ends_with_summary_and_exercises_with_hidden_solutions(path):
     solutions = re.findall(r"```\{solution-start\}[^\n]*\n:class: dropdown", markdown)
     assert exercises >= 2 and len(solutions) == exercises, (exercises, len(solutions))
     assert "{cite:" in markdown, "every method is cited"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_plot_is_a_numbered_captioned_figure_the_prose_refers_to(path):
+    """Plots are glued (`glue("fig_...", fig)`), shown by `glue:figure` with a name, alt text
+    and a caption, and referred to by number ({numref}) somewhere in the chapter."""
+    cells = json.loads(path.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert "plt.show()" not in code, "glue the figure and show it with a glue:figure cell"
+    glued = set(re.findall(r'glue\(\s*f?"(fig_[\w{}]+)"', code))
+    block = r"```\{glue:figure\} (\S+)\n((?::\w+:[^\n]*\n)*)\n(.+?)```"  # name, options, caption
+    figures = re.findall(block, markdown, re.S)
+    assert {key for key, _, _ in figures} == glued, "each glued figure shown once, and only those"
+    for key, options, caption in figures:
+        name = re.search(r":name: (\S+)", options)
+        assert name and re.search(r":alt: \S", options) and caption.strip(), key
+        assert f"{{numref}}`{name.group(1)}`" in markdown, f"the prose never cites {key}"
