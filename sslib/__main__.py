@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -20,6 +21,49 @@ from pathlib import Path
 import torch
 
 from sslib import config, data, distributed
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block, no traceback), exit 2."""
+
+    def error(self, message: str):
+        """Print ``prog: error: message`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _number(kind, minimum=None, above=None, integer_if_at_least=None):
+    """An argparse ``type`` accepting finite ``kind`` values >= ``minimum`` or > ``above``."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {_KIND[kind]}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        if above is not None and value <= above:
+            raise argparse.ArgumentTypeError(f"must be greater than {above}, got {text}")
+        if integer_if_at_least is not None and value >= integer_if_at_least and value % 1:
+            raise argparse.ArgumentTypeError(
+                f"a fraction of the steps below 1 or a whole number of steps, got {text}"
+            )
+        return value
+
+    parse.__name__ = _KIND[kind]  # what argparse names in its own messages
+    return parse
+
+
+_KIND = {int: "an integer", float: "a number"}
+_POSITIVE_INT = _number(int, minimum=1)
+
+
+def _name(text: str) -> str:
+    """A run tag: becomes part of file names, so no path separators or leading dot."""
+    if not text or "/" in text or os.sep in text or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"a file-name-safe word, got {text!r}")
+    return text
 
 
 def _git(*args: str) -> str:
@@ -100,10 +144,16 @@ def _encoder(name: str, shape):
         return nets.StridedCNN(c)
     if name == "mlp":
         return nets.MLP(c * h * h, (512, 512), 256, norm="batch")
+    if name == "dcgan":  # Deep InfoMax's encoder (Hjelm et al. 2019): a local feature map
+        from sslib.methods.dim import DCGANEncoder
+
+        return DCGANEncoder(c, 64)
     if name == "vit":  # patches of 7 (28x28 digits) or 4 (32x32, 96x96 photos)
         patch = 7 if h % 7 == 0 else 4
         return nets.TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=192, depth=6)
-    raise ValueError(f"unknown encoder {name!r}; choose cnn, strided_cnn, resnet18, mlp or vit")
+    raise ValueError(
+        f"unknown encoder {name!r}; choose cnn, strided_cnn, resnet18, mlp, dcgan or vit"
+    )
 
 
 def build_method(name: str, encoder, train_set, **kwargs):
@@ -129,7 +179,16 @@ def build_method(name: str, encoder, train_set, **kwargs):
     if name == "mae" and not hasattr(encoder, "num_patches"):
         raise ValueError("mae needs a Vision Transformer: pass --encoder vit")
     if name == "dim" and not hasattr(encoder, "feature_map"):
-        raise ValueError("dim needs an encoder with a feature map: --encoder cnn or resnet18")
+        raise ValueError(
+            "dim needs an encoder with a feature map: --encoder dcgan, cnn or resnet18"
+        )
+    if name == "dim" and type(encoder).__name__ == "DCGANEncoder" and "code_head" not in kwargs:
+        from sslib.methods.dim import CodeHead
+
+        # the paper's head: a 4x4 convolution (3x3 on 28x28 digits), 1024 units, a 64-d code
+        grid = 4 if train_set.shape[1] % 8 == 0 else 3
+        kwargs = {**kwargs, "code_head": CodeHead(encoder.out_dim, 64, 1024, 2 * encoder.out_dim,
+                                                  grid=grid)}  # fmt: skip
     return cls(encoder, **kwargs)
 
 
@@ -142,6 +201,38 @@ def _settings(args):
         if getattr(args, name) is None:
             setattr(args, name, getattr(base, name))
     return base
+
+
+def _check_run(args, examples: int) -> str | None:
+    """What is wrong with the run's settings for ``examples`` training images, or None.
+
+    The checks each flag's type cannot make alone: they need the data or the recipe.
+    """
+    if args.batch_size > examples:
+        return f"argument --batch-size: {args.batch_size} exceeds the {examples} training images"
+    steps = int(args.epochs * (examples // args.batch_size))
+    if steps < 1:
+        least = args.batch_size / examples
+        return f"argument --epochs: {args.epochs:g} gives no step; use at least {least:.3g}"
+    warmup = int(args.warmup * steps) if args.warmup < 1 else int(args.warmup)
+    if warmup >= steps:
+        return f"argument --warmup: {warmup} warm-up steps leave none of the {steps} steps"
+    for flag, folder in (("--out", args.out), ("--results", args.results)):
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            return f"argument {flag}: {folder} is a file, not a folder"
+    return None
+
+
+def versions() -> dict[str, str | None]:
+    """The versions a record names: Python, torch, CUDA (None without it), sslib."""
+    import sslib
+
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "sslib": sslib.__version__,
+    }
 
 
 def _results_dir(args) -> Path:
@@ -196,6 +287,10 @@ def _train(args) -> int:
     except (ValueError, data.DatasetUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    problem = _check_run(args, len(train_set))
+    if problem is not None:  # before anything is written
+        print(f"python -m sslib train: error: {problem}", file=sys.stderr)
+        return 2
     config.seed_everything(args.seed)
     try:
         encoder = _encoder(args.encoder, train_set.shape)
@@ -215,6 +310,8 @@ def _train(args) -> int:
         return {"knn": probe.knn_accuracy(features[0], train_set.labels, features[1],
                                           test_set.labels)}  # fmt: skip
 
+    # the recipe's optimizer settings apply to the recipe's optimizer, not one a flag chose
+    options = recipe.optimizer_options if args.optimizer == recipe.optimizer else {}
     tic = time.perf_counter()
     with distributed.process_group_from_env():  # under torchrun: one share of each batch
         rank, world = distributed.world()
@@ -229,6 +326,7 @@ def _train(args) -> int:
                 lr=args.lr,
                 weight_decay=args.weight_decay,
                 optimizer=args.optimizer,
+                optimizer_options=options,
                 warmup=args.warmup,
                 precision=args.precision,
                 compile=args.compile,
@@ -247,6 +345,9 @@ def _train(args) -> int:
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+        except train.NonFiniteLossError as err:  # a diverged run: say so, no traceback
+            print(f"error: {err} (--lr, --warmup)", file=sys.stderr)
+            return 1
         finally:
             if metrics_log is not None:
                 metrics_log.close()
@@ -256,6 +357,11 @@ def _train(args) -> int:
         print(f"stopped after step {history.step[-1]}; the same command resumes from {checkpoint}")
         return 0
     scores = probe.evaluate(method, train_set, test_set)
+    warnings = probe.collapse_warnings(
+        probe.embed(method, test_set), scores["knn"], test_set.labels
+    )
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     record = {
         "method": args.method,
         "dataset": args.dataset,
@@ -263,12 +369,14 @@ def _train(args) -> int:
         "command": args.command_line,
         "commit": _commit(),
         "hardware": hardware(),
+        "versions": versions(),
         "processes": world,
         "settings": {
             "encoder": args.encoder,
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "optimizer": args.optimizer,
+            "optimizer_options": options,
             "lr": args.lr,
             "weight_decay": args.weight_decay,
             "warmup": args.warmup,
@@ -286,6 +394,7 @@ def _train(args) -> int:
         "final": {k: history.last(k) for k in history.metrics},
         "evals": [{"step": step, **values} for step, values in history.evals],
         "probe": scores,
+        "warnings": warnings,
     }
     save_json_atomic(record, _results_dir(args) / f"{run}.json")
     print(json.dumps(record, indent=2))
@@ -317,7 +426,7 @@ def _bench(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m sslib``."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m sslib",
         description="sslib: the library of 'Self-Supervised Learning, Executed'.",
     )
@@ -337,14 +446,18 @@ def parser() -> argparse.ArgumentParser:
     )
     recipe = "default: the budget's recipe (sslib.recipes)"
     t.add_argument(
-        "--encoder", choices=["cnn", "strided_cnn", "resnet18", "mlp", "vit"], help=recipe
+        "--encoder", choices=["cnn", "strided_cnn", "resnet18", "mlp", "dcgan", "vit"], help=recipe
     )
-    t.add_argument("--epochs", type=float, help=recipe)
-    t.add_argument("--batch-size", type=int, help=f"the global batch; {recipe}")
-    t.add_argument("--lr", type=float, help=f"peak learning rate; {recipe}")
-    t.add_argument("--weight-decay", type=float, help=recipe)
+    t.add_argument("--epochs", type=_number(float, above=0), help=recipe)
+    t.add_argument("--batch-size", type=_POSITIVE_INT, help=f"the global batch; {recipe}")
+    t.add_argument("--lr", type=_number(float, above=0), help=f"peak learning rate; {recipe}")
+    t.add_argument("--weight-decay", type=_number(float, minimum=0), help=recipe)
     t.add_argument("--optimizer", choices=["adamw", "sgd", "lars"], help=recipe)
-    t.add_argument("--warmup", type=float, help=f"fraction of steps, or steps; {recipe}")
+    t.add_argument(
+        "--warmup",
+        type=_number(float, minimum=0, integer_if_at_least=1),
+        help=f"fraction of steps (< 1), or steps; {recipe}",
+    )
     t.add_argument(
         "--precision",
         default="auto",
@@ -362,18 +475,20 @@ def parser() -> argparse.ArgumentParser:
         "method needs it, as SimCLR does)",
     )
     t.add_argument("--no-sync-bn", dest="sync_bn", action="store_false")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--log-every", type=int, default=50, help="steps between metrics-log rows")
+    t.add_argument("--seed", type=_number(int, minimum=0), default=0)
+    t.add_argument(
+        "--log-every", type=_POSITIVE_INT, default=50, help="steps between metrics-log rows"
+    )
     t.add_argument(
         "--eval-every",
-        type=int,
+        type=_POSITIVE_INT,
         default=None,
         help="steps between kNN evaluations on the test split (default: at the end)",
     )
-    t.add_argument("--checkpoint-every", type=int, default=None)
+    t.add_argument("--checkpoint-every", type=_POSITIVE_INT, default=None)
     t.add_argument(
         "--stop-at",
-        type=int,
+        type=_POSITIVE_INT,
         default=None,
         help="checkpoint and stop after this step (a run split over sessions)",
     )
@@ -385,7 +500,7 @@ def parser() -> argparse.ArgumentParser:
         help="continue from the run's checkpoint if there is one (the default)",
     )
     t.add_argument("--no-resume", dest="resume", action="store_false", help="start over")
-    t.add_argument("--tag", default=None, help="names the run (default: the budget)")
+    t.add_argument("--tag", type=_name, default=None, help="names the run (default: the budget)")
     t.add_argument("--out", default="runs", help="folder for the checkpoint and metrics log")
     t.add_argument(
         "--results",

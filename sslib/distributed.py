@@ -10,22 +10,33 @@ Why the gradients come out right: process ``r`` computes the mean loss ``L_r`` o
 anchors against all rows. The backward of an all-gather is a reduce-scatter, so process ``j``
 receives ``sum_r dL_r/dz_j`` for its rows ``z_j``; averaging parameter gradients over the K
 processes then gives ``d/dtheta (1/K) sum_r L_r``, the gradient of the global mean loss. Two
-known bugs this avoids: keeping only the local slice of the gathered gradient (solo-learn
-#253) and scaling it once more by the world size (lightly's gradients were off by exactly
-1/world_size, fixed in lightly PR #2035). ``tests/test_distributed.py`` checks two gloo
-processes against one process holding the global batch.
+known bugs this avoids: a gather layer whose backward keeps only the local slice of the
+gathered gradient instead of summing it over the processes (lightly's ``GatherLayer``,
+lightly issue #1528, fixed in #1531), and gradients that come out exactly 1/world_size
+too small (lightly's SIGReg and Barlow Twins losses with ``gather_distributed=True``, lightly
+issues #1920 and #1977). ``tests/test_distributed.py`` checks two gloo processes against one
+process holding the global batch, with both all-gathers below.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-from torch.distributed import _functional_collectives as funcol
+
+try:  # torch's functional collectives; all_gather_single_autograd is recent
+    from torch.distributed import _functional_collectives as funcol
+except ImportError:  # a build without torch.distributed
+    funcol = None
+
+#: Whether :func:`gather` uses torch's functional all-gather (recent torch) or, on older torch,
+#: the public ``torch.distributed.nn.functional.all_gather``. Both are autograd-aware.
+FUNCTIONAL_GATHER = hasattr(funcol, "all_gather_single_autograd")
 
 
 def world() -> tuple[int, int]:
@@ -62,8 +73,11 @@ def process_group_from_env() -> Iterator[None]:
 def gather(x: torch.Tensor) -> torch.Tensor:
     """All processes' ``x`` concatenated along dim 0, in rank order, differentiably.
 
-    Uses torch's autograd-aware functional collective (``torch.distributed.nn.functional``'s
-    ``all_gather`` is deprecated in torch 2.14). Returns ``x`` itself when not distributed.
+    Uses torch's autograd-aware functional collective where torch has it
+    (:data:`FUNCTIONAL_GATHER`; ``torch.distributed.nn.functional.all_gather`` is deprecated
+    in the torch versions that have it), else that public function. Both backpropagate the
+    sum over processes of each row's gradient (a reduce-scatter). Returns ``x`` itself when
+    not distributed.
 
     Shape:
         ``(n, ...) -> (world_size * n, ...)``; every process must pass the same shape.
@@ -71,6 +85,12 @@ def gather(x: torch.Tensor) -> torch.Tensor:
     _, size = world()
     if size == 1:
         return x
+    if not FUNCTIONAL_GATHER:
+        from torch.distributed.nn.functional import all_gather
+
+        with warnings.catch_warnings():  # deprecated only where the functional one exists
+            warnings.simplefilter("ignore", FutureWarning)
+            return torch.cat(all_gather(x.contiguous()), dim=0)
     gathered = funcol.all_gather_single_autograd(x.contiguous(), 0, dist.group.WORLD)
     if isinstance(gathered, funcol.AsyncCollectiveTensor):
         gathered = gathered.wait()  # the plain tensor, still attached to the autograd graph

@@ -15,6 +15,7 @@ randomly initialised copy of the encoder.
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 
 import numpy as np
@@ -187,6 +188,44 @@ def knn_accuracy(
 def evaluate(method, train: ImageSet, test: ImageSet, *, k: int = 20) -> dict[str, float]:
     """Linear-probe and kNN accuracy of ``method.embed`` on a labelled train/test pair."""
     return {name: float(c.mean()) for name, c in correctness(method, train, test, k=k).items()}
+
+
+def collapse_warnings(features, knn: float, labels, *, spread: float = 1e-4) -> list[str]:
+    """Signs that an embedding collapsed: what the command line warns about and records.
+
+    Two checks, each scale-free:
+
+    * variance: the total variance of the features over the examples, as a fraction of their
+      mean squared norm, below ``spread`` (every image mapped to nearly one vector);
+    * kNN at chance: ``knn`` accuracy no more than three standard errors above the share of
+      the most frequent class (what always guessing that class scores).
+
+    Args:
+        features: ``(M, D)`` embeddings of the test images.
+        knn: the kNN accuracy on those images, in [0, 1].
+        labels: ``(M,)`` their class indices.
+        spread: the variance fraction below which the embedding counts as collapsed.
+
+    Returns:
+        One sentence per sign found (empty when neither is).
+    """
+    f = torch.as_tensor(_numpy(features), dtype=torch.float64).flatten(1)
+    y = _numpy(labels).astype(int)
+    found = []
+    fraction = float(f.var(0, correction=0).sum() / f.pow(2).sum(1).mean().clamp_min(1e-30))
+    if fraction < spread:
+        found.append(
+            f"the embedding collapsed: its variance over the test images is {fraction:.2g} of "
+            "its mean squared norm; lower the learning rate or check the method's settings"
+        )
+    chance = float(np.bincount(y).max() / len(y))
+    margin = 3 * math.sqrt(chance * (1 - chance) / len(y))
+    if knn <= chance + margin:
+        found.append(
+            f"kNN accuracy {knn:.1%} is at chance (the largest class is {chance:.1%} of the test "
+            "set): the representation separates no classes; train longer or check the settings"
+        )
+    return found
 
 
 def correctness(method, train: ImageSet, test: ImageSet, *, k: int = 20) -> dict[str, np.ndarray]:

@@ -11,15 +11,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-#: Where the records live in a checkout of the repository (``book/results/``).
-RESULTS = Path(__file__).resolve().parent.parent / "book" / "results"
+
+def _records_folder() -> Path:
+    """``book/results/`` of a checkout, else the copy an installed package ships (``records``)."""
+    checkout = Path(__file__).resolve().parent.parent / "book" / "results"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "records"
+
+
+#: Where the records live: ``book/results/`` in a checkout of the repository; installed from a
+#: wheel (Colab, Binder), the same files inside the package.
+RESULTS = _records_folder()
 
 
 def load(folder: str | Path | None = None) -> list[dict]:
     """Every record in ``folder`` (default :data:`RESULTS`), sorted by file name.
 
-    Each record gets ``"file"``, its file name. A folder that does not exist holds no records
-    (an installed copy of sslib without the book).
+    Each record gets ``"file"``, its file name. A folder that does not exist holds no records.
     """
     folder = RESULTS if folder is None else Path(folder)
     records = []

@@ -107,7 +107,8 @@ def _average_across_processes(grads: list[torch.Tensor]) -> None:
     for dtype in sorted({g.dtype for g in grads}, key=str):  # the same order on every process
         same = [g for g in grads if g.dtype == dtype]
         flat = torch._utils._flatten_dense_tensors(same)
-        dist.all_reduce(flat, op=dist.ReduceOp.AVG)
+        dist.all_reduce(flat)  # a sum, then the mean: older gloo has no ReduceOp.AVG
+        flat /= dist.get_world_size()
         for g, synced in zip(same, torch._utils._unflatten_dense_tensors(flat, same), strict=True):
             g.copy_(synced)
 
@@ -191,14 +192,20 @@ def save_atomic(obj, path: str | Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _make_optimizer(name: str, params, lr: float, weight_decay: float):
-    groups = param_groups(params, weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr)
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=0.9)
-    if name == "lars":
-        return LARS(groups, lr=lr)
+def _make_optimizer(
+    name: str, params, lr: float, weight_decay: float, options: dict, exclude: bool
+):
+    """The optimizer ``name`` over ``params``; ``options`` are its own keyword arguments."""
+    groups = param_groups(params, weight_decay, exclude_bias_and_norm=exclude)
+    try:
+        if name == "adamw":
+            return torch.optim.AdamW(groups, lr=lr, **options)
+        if name == "sgd":
+            return torch.optim.SGD(groups, lr=lr, **{"momentum": 0.9, **options})
+        if name == "lars":
+            return LARS(groups, lr=lr, **options)
+    except TypeError as err:  # an option this optimizer does not take
+        raise ValueError(f"optimizer_options {options} do not fit {name}: {err}") from None
     raise ValueError(f"optimizer must be 'adamw', 'sgd' or 'lars', got {name!r}")
 
 
@@ -232,6 +239,8 @@ def fit(
     lr: float | dict[str, float] = 1e-3,
     weight_decay: float | dict[str, float] = 0.0,
     optimizer: str = "adamw",
+    optimizer_options: dict | None = None,
+    exclude_bias_and_norm: bool = True,
     warmup: float = 0.0,
     final_lr: float = 0.0,
     grad_clip: float | None = None,
@@ -266,6 +275,12 @@ def fit(
         lr: peak learning rate, or a dict per player.
         weight_decay: decoupled weight decay (biases and norms excluded), or a dict per player.
         optimizer: ``"adamw"``, ``"sgd"`` (momentum 0.9) or ``"lars"``.
+        optimizer_options: the optimizer's own keyword arguments, for every player: AdamW's
+            ``betas`` and ``eps`` (MAE: ``{"betas": (0.9, 0.95)}``), SGD's ``momentum`` and
+            ``nesterov``, LARS's ``trust`` (η), ``clip`` and ``momentum``
+            (:class:`sslib.optim.LARS`).
+        exclude_bias_and_norm: biases and normalisation parameters (the 1-D ones) take no
+            weight decay and, under LARS, no trust ratio (SimCLR, solo-learn, MAE do this).
         warmup: linear warm-up length: a fraction of ``steps`` if < 1, else a number of steps.
         final_lr: the cosine ends at ``final_lr * lr``; pass ``warmup=0, final_lr=1`` for a
             constant rate.
@@ -336,7 +351,11 @@ def fit(
     names = list(players)
     lrs = _per_player(lr, names, "lr")
     decays = _per_player(weight_decay, names, "weight_decay")
-    optimizers = {p: _make_optimizer(optimizer, players[p], lrs[p], decays[p]) for p in names}
+    options = dict(optimizer_options or {})
+    optimizers = {
+        p: _make_optimizer(optimizer, players[p], lrs[p], decays[p], options, exclude_bias_and_norm)
+        for p in names
+    }
 
     history, start = History(), 0
     ckpt = Path(checkpoint) if checkpoint is not None else None
@@ -417,7 +436,8 @@ def fit(
         keys = sorted(sums)
         values = torch.stack([sums[k] for k in keys]) / count
         if world > 1:  # log the global batch's metrics, not one process's share
-            dist.all_reduce(values, op=dist.ReduceOp.AVG)
+            dist.all_reduce(values)  # a sum: older gloo has no ReduceOp.AVG
+            values /= world
         return dict(zip(keys, values.tolist(), strict=True))
 
     def check_finite() -> None:

@@ -138,3 +138,136 @@ def test_batch_size_must_split_over_the_processes(monkeypatch, tmp_path, capsys)
     assert main(args) == 2
     assert "divisible by the 3 processes" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # no record, checkpoint or empty log
+
+
+BAD_FLAGS = [
+    (["--batch-size", "0"], "--batch-size"),
+    (["--batch-size", "-4"], "--batch-size"),
+    (["--batch-size", "2.5"], "--batch-size"),
+    (["--batch-size", "100000"], "--batch-size"),  # more than the images
+    (["--epochs", "-1"], "--epochs"),
+    (["--epochs", "0"], "--epochs"),
+    (["--epochs", "nan"], "--epochs"),
+    (["--epochs", "0.0001"], "--epochs"),  # no whole step
+    (["--lr", "0"], "--lr"),
+    (["--lr", "-1e-3"], "--lr"),
+    (["--lr", "inf"], "--lr"),
+    (["--lr", "fast"], "--lr"),
+    (["--weight-decay", "-1"], "--weight-decay"),
+    (["--warmup", "-0.1"], "--warmup"),
+    (["--warmup", "2.5"], "--warmup"),  # neither a fraction nor whole steps
+    (["--warmup", "500"], "--warmup"),  # longer than the run
+    (["--eval-every", "0"], "--eval-every"),
+    (["--stop-at", "0"], "--stop-at"),
+    (["--checkpoint-every", "-5"], "--checkpoint-every"),
+    (["--log-every", "0"], "--log-every"),
+    (["--seed", "-1"], "--seed"),
+    (["--tag", "../elsewhere"], "--tag"),
+    (["--optimizer", "adam"], "--optimizer"),
+    (["--precision", "fp16"], "--precision"),
+    (["--encoder", "transformer"], "--encoder"),
+]
+
+
+@pytest.mark.parametrize(
+    ("flags", "flag"), BAD_FLAGS, ids=lambda v: " ".join(v) if isinstance(v, list) else None
+)
+def test_a_bad_flag_exits_2_with_one_line_and_writes_nothing(flags, flag, tmp_path, capsys):
+    out = tmp_path / "runs"
+    args = ["train", "supervised", "--dataset", "digits", "--encoder", "mlp", "--epochs", "1",
+            "--batch-size", "128", "--out", str(out), "--results", str(tmp_path / "results"),
+            *flags]  # fmt: skip
+    try:
+        code = main(args)
+    except SystemExit as exit:  # argparse refuses it while parsing
+        code = exit.code
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and flag in lines[0], captured.err
+    assert lines[0].startswith("python -m sslib train: error: argument " + flag)
+    assert captured.out == ""
+    assert not out.exists() and not (tmp_path / "results").exists()  # nothing written
+
+
+def test_a_bad_flag_from_a_shell_is_one_line_without_traceback(tmp_path):
+    command = [sys.executable, "-m", "sslib", "train", "supervised", "--batch-size", "0"]
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 2 and run.stdout == "" and not list(tmp_path.iterdir())
+    assert run.stderr.splitlines() == [
+        "python -m sslib train: error: argument --batch-size: must be at least 1, got 0"
+    ]
+
+
+def test_out_must_be_a_folder(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    args = ["train", "supervised", "--dataset", "digits", "--out", str(tmp_path / "file")]
+    assert main(args) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_record_names_versions_and_warns_when_the_embedding_collapses(
+    tmp_path, capsys, monkeypatch
+):
+    import torch
+
+    import sslib
+
+    args = ["train", "supervised", "--dataset", "digits", "--encoder", "mlp", "--epochs", "1",
+            "--batch-size", "128", "--out", str(tmp_path), "--tag", "t"]  # fmt: skip
+    assert main(args) == 0
+    record = json.loads((tmp_path / "supervised-digits-t.json").read_text())
+    assert record["versions"]["torch"] == torch.__version__
+    assert record["versions"]["sslib"] == sslib.__version__
+    assert record["versions"]["python"] == sys.version.split()[0]
+    assert "cuda" in record["versions"] and record["warnings"] == []
+    # a run whose encoder maps every image to one vector: it completes, and says so
+    capsys.readouterr()
+    monkeypatch.setattr(probe, "embed", lambda method, images: torch.ones(len(images), 8))
+    monkeypatch.setattr(probe, "evaluate", lambda *a, **k: {"linear": 0.1, "knn": 0.1})
+    assert main([*args, "--tag", "collapsed"]) == 0
+    err = capsys.readouterr().err
+    record = json.loads((tmp_path / "supervised-digits-collapsed.json").read_text())
+    assert len(record["warnings"]) == 2 and "collapsed" in record["warnings"][0]
+    assert all(f"warning: {w}" in err for w in record["warnings"])
+
+
+def test_a_diverging_run_ends_with_one_line(tmp_path, capsys):
+    args = ["train", "supervised", "--dataset", "digits", "--encoder", "mlp", "--epochs", "1",
+            "--batch-size", "128", "--out", str(tmp_path), "--lr", "1e6",
+            "--optimizer", "sgd"]  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "loss became nan" in err[0] and "--lr" in err[0]
+
+
+def test_collapse_warnings():
+    labels = np.arange(1000) % 10
+    rng = np.random.default_rng(0)
+    assert probe.collapse_warnings(rng.normal(size=(1000, 8)), 0.9, labels) == []
+    constant = np.ones((1000, 8)) + 1e-6 * rng.normal(size=(1000, 8))
+    [variance, chance] = probe.collapse_warnings(constant, 0.1, labels)
+    assert "collapsed" in variance and "chance" in chance
+    [chance] = probe.collapse_warnings(rng.normal(size=(1000, 8)), 0.12, labels)
+    assert "at chance" in chance
+
+
+def test_full_recipes_follow_their_sources():
+    from sslib.recipes import FULL
+
+    simclr = FULL["simclr"]  # solo-learn's scripts/pretrain/cifar/simclr.yaml
+    assert (simclr.optimizer, simclr.lr, simclr.weight_decay, simclr.batch_size) == (
+        "lars", 0.4, 1e-4, 256)  # fmt: skip
+    assert simclr.optimizer_options == {"trust": 0.02, "clip": True} and simclr.epochs == 1000
+    mae = FULL["mae"]  # He et al. table 8
+    assert mae.optimizer_options == {"betas": (0.9, 0.95)} and mae.weight_decay == 0.05
+    assert mae.method_kwargs == {"mask_ratio": 0.75, "norm_pix_loss": True}
+    assert FULL["dim"].encoder == "dcgan" and FULL["dim"].batch_size == 64
+
+
+def test_dim_trains_with_the_papers_encoder_from_the_command_line(tmp_path):
+    args = ["train", "dim", "--dataset", "digits", "--encoder", "dcgan", "--epochs", "0.25",
+            "--batch-size", "64", "--out", str(tmp_path), "--tag", "t"]  # fmt: skip
+    assert main(args) == 0
+    record = json.loads((tmp_path / "dim-digits-t.json").read_text())
+    assert record["settings"]["encoder"] == "dcgan" and record["steps"] == 5

@@ -54,9 +54,11 @@ def test_batch_must_split_evenly(monkeypatch):
         train.fit(_method(), _digits(), steps=1, batch_size=32, progress=False)
 
 
-def _nt_xent_worker(rank, world, init_file, out):
+def _nt_xent_worker(rank, world, init_file, out, functional=True):
+    from sslib import distributed
     from sslib.objectives import nt_xent
 
+    distributed.FUNCTIONAL_GATHER = functional  # False: the public all-gather of older torch
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
                             world_size=world)  # fmt: skip
@@ -85,12 +87,18 @@ def _contrastive_problem():
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
-def test_nt_xent_gathers_negatives_with_exact_gradients(tmp_path):
-    """Two processes with 4 pairs each = one process with the 8 pairs: loss and gradient."""
+@pytest.mark.parametrize("functional", [True, False], ids=["functional", "public-fallback"])
+def test_nt_xent_gathers_negatives_with_exact_gradients(tmp_path, functional):
+    """Two processes with 4 pairs each = one process with the 8 pairs: loss and gradient.
+
+    With torch's functional all-gather, and with the public one sslib falls back to on torch
+    without it.
+    """
     from sslib.objectives import nt_xent
 
     out = tmp_path / "rank0.pt"
-    mp.spawn(_nt_xent_worker, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
+    args = (2, str(tmp_path / "init"), str(out), functional)
+    mp.spawn(_nt_xent_worker, args=args, nprocs=2, join=True)
     two = torch.load(out)
     weight, z1, z2 = _contrastive_problem()
     loss = nt_xent(z1 @ weight, z2 @ weight, temperature=0.3)

@@ -211,3 +211,52 @@ def test_bf16_autocast_runs(digits):
     h = train.fit(m, digits, steps=20, batch_size=32, lr=1e-2, precision="bf16", progress=False)
     assert h["loss"][-1] < h["loss"][0]
     assert next(m.parameters()).dtype == torch.float32  # autocast: fp32 master weights
+
+
+def test_lars_clip_caps_each_layers_rate_at_the_global_one():
+    """solo-learn's clip_lr: the step is min(trust ratio, lr) x gradient, not lr x ratio."""
+    for lr, trust in [(0.5, 0.01), (0.01, 10.0)]:
+        w = torch.nn.Parameter(torch.full((4, 4), 2.0))
+        w.grad = torch.full((4, 4), 0.5)
+        ratio = trust * 8.0 / 2.0  # |w| = 8, |g| = 2
+        LARS([w], lr=lr, trust=trust, momentum=0.0, clip=True).step()
+        torch.testing.assert_close(w.detach(), torch.full((4, 4), 2.0 - min(ratio, lr) * 0.5))
+    with pytest.raises(ValueError, match="trust"):
+        LARS([w], lr=0.1, trust=0)
+
+
+def test_fit_passes_the_optimizers_own_settings(monkeypatch):
+    from sslib import train
+
+    made = {}
+    real = train._make_optimizer
+
+    def spy(*args):
+        made["opt"] = real(*args)
+        return made["opt"]
+
+    monkeypatch.setattr(train, "_make_optimizer", spy)
+    x = torch.randn(64, 3)
+    model = _Linear()
+    train.fit(model, x, steps=1, batch_size=32, optimizer="adamw", progress=False,
+              optimizer_options={"betas": (0.9, 0.95)}, weight_decay=0.1)  # fmt: skip
+    groups = made["opt"].param_groups
+    assert all(g["betas"] == (0.9, 0.95) for g in groups)
+    assert [g["weight_decay"] for g in groups] == [0.1, 0.0]  # the bias takes none
+    train.fit(_Linear(), x, steps=1, batch_size=32, optimizer="lars", progress=False,
+              optimizer_options={"trust": 0.02, "clip": True}, exclude_bias_and_norm=False,
+              weight_decay=0.1)  # fmt: skip
+    [group] = made["opt"].param_groups  # one group: the bias decays and takes the ratio too
+    assert group["trust"] == 0.02 and group["clip"] and group["weight_decay"] == 0.1
+    with pytest.raises(ValueError, match="do not fit sgd"):
+        train.fit(_Linear(), x, steps=1, batch_size=32, optimizer="sgd", progress=False,
+                  optimizer_options={"trust": 0.02})  # fmt: skip
+
+
+class _Linear(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(3, 2)
+
+    def loss(self, x):
+        return self.layer(x).pow(2).mean(), {}
