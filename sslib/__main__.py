@@ -291,6 +291,7 @@ def _train(args) -> int:
     if problem is not None:  # before anything is written
         print(f"python -m sslib train: error: {problem}", file=sys.stderr)
         return 2
+    config.set_threads()  # SSLIB_THREADS, else all cores but one, as the chapters run
     config.seed_everything(args.seed)
     try:
         encoder = _encoder(args.encoder, train_set.shape)
