@@ -42,6 +42,25 @@ class Supervised(Method):
         accuracy = (logits.argmax(dim=1) == labels).float().mean()
         return loss, {"accuracy": accuracy}
 
+    @torch.no_grad()
+    def predictions(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """The predicted class of each image, in eval mode (the network used end to end).
+
+        Shape:
+            ``(N, C, H, W) -> (N,)`` (``int64``, on the CPU).
+        """
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        parts = [
+            self.head(self.encoder(to_float(images[i : i + batch_size].to(device))))
+            .argmax(dim=1)
+            .cpu()
+            for i in range(0, len(images), batch_size)
+        ]
+        self.train(was_training)
+        return torch.cat(parts)
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder's representation ``h``, shape ``(B, encoder.out_dim)``."""
         return self.encoder(to_float(x))
