@@ -374,7 +374,7 @@ VIEWS = {"crops": Views, "digit_crops": Views.for_digits, "affine": AffineViews}
 
 
 def make_views(name: str):
-    """The view pipeline called ``name`` in :data:`VIEWS` (how recipes name their views)."""
+    """The view pipeline called ``name`` in ``VIEWS`` (how recipes name their views)."""
     if name not in VIEWS:
         raise ValueError(f"unknown views {name!r}; choose one of {sorted(VIEWS)}")
     return VIEWS[name]()

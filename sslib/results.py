@@ -18,8 +18,8 @@ def _records_folder() -> Path:
     return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "records"
 
 
-#: Where the records live: ``book/results/`` in a checkout of the repository; installed from a
-#: wheel (Colab, Binder), the same files inside the package.
+#: The folder of the records, ``book/results/`` in a checkout of the repository; installed from
+#: a wheel (Colab, Binder), the same files inside the package.
 RESULTS = _records_folder()
 
 

@@ -46,7 +46,7 @@ class Interval:
 
     @property
     def half_width(self) -> float:
-        """Half the interval's width: the "±" of a table."""
+        """The half-width of the interval, which a table shows after "±"."""
         return (self.high - self.low) / 2
 
     def __format__(self, spec: str) -> str:
