@@ -148,6 +148,32 @@ def paired_difference(
     return _percentile(estimates[0] - estimates[1], replicates[:, 0] - replicates[:, 1], level)
 
 
+def group_difference(
+    values_a, values_b, *, resamples: int = 2000, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """``mean(A) - mean(B)`` for two *independent* groups, with a bootstrap interval.
+
+    For per-example values of different test examples (the digits of some classes against
+    those of others), where :func:`paired_difference` does not apply: each replicate draws
+    each group with replacement, on its own.
+
+    Args:
+        values_a: ``(N_a,)`` values of group A (0/1 correctness, say).
+        values_b: ``(N_b,)`` values of group B.
+        resamples: bootstrap replicates.
+        level: coverage of the interval.
+        seed: the bootstrap's own seed.
+    """
+    a, b = np.asarray(values_a, dtype=np.float64), np.asarray(values_b, dtype=np.float64)
+    if a.ndim != 1 or b.ndim != 1 or not len(a) or not len(b):
+        raise ValueError(f"groups must be non-empty 1-d arrays, got shapes {a.shape} and {b.shape}")
+    rng = np.random.default_rng(seed)
+    replicates = np.array(
+        [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(resamples)]
+    )
+    return _percentile(a.mean() - b.mean(), replicates, level)
+
+
 def mean_interval(values, *, level: float = 0.95) -> Interval:
     """Mean of repeated measurements (seeds, draws) with a Student-t interval.
 

@@ -68,3 +68,14 @@ def test_bad_input_is_named():
         stats.accuracy(np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="level"):
         stats.accuracy(np.ones(5), level=95)
+
+
+def test_group_difference_matches_the_unpaired_standard_error():
+    rng = np.random.default_rng(5)
+    a, b = (rng.random(3000) < 0.9) * 1.0, (rng.random(2000) < 0.8) * 1.0
+    iv = stats.group_difference(a, b, resamples=4000)
+    se = np.sqrt(a.var() / len(a) + b.var() / len(b))
+    assert iv.estimate == pytest.approx(a.mean() - b.mean())
+    assert iv.half_width == pytest.approx(1.96 * se, rel=0.1) and iv.above_zero()
+    with pytest.raises(ValueError, match="non-empty"):
+        stats.group_difference(np.ones(3), np.ones(0))
