@@ -413,12 +413,15 @@ def save_json_atomic(record: dict, path: Path) -> None:
 def _bench(args) -> int:
     from sslib import bench
 
+    # other work on the machine slows both pipelines unequally (workers compete for cores)
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     record = bench.bench_simclr(
         encoder=args.encoder, batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
         workers=args.workers, device=args.device, compile=args.compile,
         precision=args.precision, channels_last=args.channels_last,
     )  # fmt: skip
-    record.update(command=args.command_line, commit=_commit(), hardware=hardware())
+    record.update(command=args.command_line, commit=_commit(), hardware=hardware(),
+                  load_average_before=load_before)  # fmt: skip
     print(bench.report(record))
     if args.json:
         save_json_atomic(record, Path(args.json))

@@ -34,8 +34,11 @@ def test_digit_setting_trains_the_strided_cnn_on_real_digits(tmp_path):
     record = bench.bench_simclr(encoder="strided_cnn", batch_size=8, steps=1, warmup=1,
                                 workers=0, device="cpu", dataset_size=16)  # fmt: skip
     assert record["encoder"] == "strided_cnn" and "(1, 28, 28)" in record["images"]
+    pipelines = [r["pipeline"] for r in record["results"]]
+    assert pipelines == ["sslib", "usual", "usual-no-elastic"]
     assert all(r["images_per_second"] > 0 for r in record["results"])
-    assert "(1, 28, 28)" in bench.report(record)
+    text = bench.report(record)
+    assert "(1, 28, 28)" in text and "without its elastic warp" in text
 
 
 def test_usual_digit_transform_makes_one_channel_views_in_the_unit_interval():
@@ -44,3 +47,12 @@ def test_usual_digit_transform_makes_one_channel_views_in_the_unit_interval():
     assert all(v.shape == (1, 28, 28) and v.dtype == torch.float32 for v in views)
     assert all(0.0 <= v.min() and v.max() <= 1.0 for v in views)
     assert (views[0] - views[1]).abs().max() > 0.05  # random: two different views
+
+
+def test_usual_digit_transform_without_elastic_leaves_out_only_the_warp():
+    from torchvision import transforms as T
+
+    names = [type(t).__name__ for t in bench.usual_digit_transform(elastic=False).transforms]
+    full = [type(t).__name__ for t in bench.usual_digit_transform().transforms]
+    assert T.ElasticTransform.__name__ not in names
+    assert [n for n in full if n != T.ElasticTransform.__name__] == names
