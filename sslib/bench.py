@@ -317,10 +317,10 @@ def report(record: dict) -> str:
         f"{record['precision']}{', channels-last' if record['channels_last'] else ''}, "
         "usual in fp32"
     ]
-    lines.append(f"{'pipeline':10s} {'images/s':>10s} {'step ms':>9s} {'peak MB':>9s}")
+    lines.append(f"{'pipeline':16s} {'images/s':>10s} {'step ms':>9s} {'peak MB':>9s}")
     for r in record["results"]:
         lines.append(
-            f"{r['pipeline']:10s} {r['images_per_second']:10.1f} {r['step_ms']:9.1f} "
+            f"{r['pipeline']:16s} {r['images_per_second']:10.1f} {r['step_ms']:9.1f} "
             f"{r['peak_memory_mb']:9.0f}"
         )
     lines.append(f"speedup of sslib over the usual pipeline: {record['speedup']:.2f}x")
