@@ -41,14 +41,20 @@ notebooks: $(STAMP)
 # The test command of the README: lint, unit tests, then every chapter under nbval.
 test: lint unit notebooks
 
+# Chapters execute $(JOBS) at a time into the build's jupyter-cache (jb itself runs them one
+# after another); jb then renders them from the cache. A failing chapter stops the build there.
+EXECUTE := $(BIN)/python .ci/execute_book.py --jobs $(JOBS) book/*.ipynb
+
 # Everyday build: notebooks execute once and are cached until they change.
 book: $(STAMP)
+	$(EXECUTE)
 	$(JB)
 
 # CI's build: every notebook executed afresh (the cache lives in _build), warnings are errors.
 book-ci: $(STAMP)
 	rm -rf _build
-	$(OFFLINE) $(JB) -W -n --keep-going  # an empty cache: every notebook runs afresh
+	$(OFFLINE) $(EXECUTE)  # an empty cache: every notebook runs afresh
+	$(OFFLINE) $(JB) -W -n --keep-going
 
 # The built pages in headless Chromium: math drawn, images load, no tracebacks.
 check-html: $(STAMP)
