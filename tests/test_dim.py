@@ -207,9 +207,10 @@ def test_all_locations_jsd_gradient_is_the_js_objective():
     # the JS objective on the same pools, computed from its definition
     pos = scores.diagonal(dim1=-2, dim2=-1)
     off = ~torch.eye(4, dtype=torch.bool)
-    js = -torch.nn.functional.softplus(-pos).mean() - torch.nn.functional.softplus(
-        scores[:, :, off]
-    ).mean()
+    js = (
+        -torch.nn.functional.softplus(-pos).mean()
+        - torch.nn.functional.softplus(scores[:, :, off]).mean()
+    )
     (expected,) = torch.autograd.grad(js, scores)
     torch.testing.assert_close(grad, expected)
 
