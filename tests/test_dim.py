@@ -252,3 +252,21 @@ def test_all_locations_bad_arguments():
         _tiny(critic="concat", temperature=0.1)
     with pytest.raises(ValueError, match="temperature"):
         DotProductCritic(2, 2, 4, temperature=0.0)
+
+
+def test_quick_recipe_builds_the_chapters_dim():
+    from types import SimpleNamespace
+
+    from sslib.__main__ import _encoder, build_method
+    from sslib.recipes import QUICK
+
+    recipe = QUICK["dim"]
+    assert recipe.encoder == "dcgan" and recipe.batch_size == 64 and recipe.lr == 2e-3
+    assert int(recipe.epochs * (4000 // recipe.batch_size)) == 250  # mnist5k: the chapter's steps
+    digits = SimpleNamespace(shape=(1, 28, 28))
+    method = build_method("dim", _encoder(recipe.encoder, digits.shape), digits,
+                          **recipe.method_kwargs)  # fmt: skip
+    assert method.estimator == "infonce" and method.negatives == "all_locations"
+    assert method.local_critic.temperature == 0.1 and method.dv is None
+    loss, metrics = method.loss(torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8))
+    assert math.isfinite(loss.item()) and metrics["mi_local"] <= math.log(3 * 49 + 1)
