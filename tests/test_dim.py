@@ -13,6 +13,7 @@ from sslib.methods.dim import (
     DeepInfoMax,
     DotProductCritic,
     MovingAverageDV,
+    all_locations_bound,
     bound_per_matrix,
     neural_dependency_measure,
     shuffle_dimensions,
@@ -167,3 +168,105 @@ def test_bad_arguments():
         _tiny(alpha=0.0, beta=0.0)
     with pytest.raises(ValueError, match="block"):
         DotProductCritic(2, 2, 4)(torch.randn(3, 2, 1, 1), torch.randn(3, 2), 4)
+
+
+def _hand_all_locations(s: torch.Tensor) -> dict[str, float]:
+    """The three bounds of one block ``s (L, b, b)`` by explicit loops over pairs."""
+    n_loc, b, _ = s.shape
+    pos = [s[m, i, i].item() for m in range(n_loc) for i in range(b)]
+    neg = [s[m, i, j].item() for m in range(n_loc) for i in range(b) for j in range(b) if i != j]
+    sp = lambda z: math.log1p(math.exp(z))  # noqa: E731
+    lme = math.log(sum(math.exp(v) for v in neg) / len(neg))
+    nce = []
+    for m in range(n_loc):
+        for i in range(b):  # negatives of code i: every location of every other image
+            others = [s[mm, ii, i].item() for mm in range(n_loc) for ii in range(b) if ii != i]
+            denom = math.exp(s[m, i, i].item()) + sum(math.exp(v) for v in others)
+            nce.append(s[m, i, i].item() - math.log(denom))
+    return {
+        "dv": sum(pos) / len(pos) - lme,
+        "jsd": sum(p + 1 for p in pos) / len(pos) - sum(math.exp(v) for v in neg) / len(neg),
+        "infonce": math.log((b - 1) * n_loc + 1) + sum(nce) / len(nce),
+        "js_objective": -sum(sp(-p) for p in pos) / len(pos) - sum(sp(v) for v in neg) / len(neg),
+    }
+
+
+@pytest.mark.parametrize("name", ["dv", "jsd", "infonce"])
+def test_all_locations_bound_by_hand(name):
+    scores = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(7))
+    got = all_locations_bound(name, scores)
+    assert got.shape == (2,)
+    for g in range(2):
+        assert got[g].item() == pytest.approx(_hand_all_locations(scores[g])[name], abs=1e-5)
+
+
+def test_all_locations_jsd_gradient_is_the_js_objective():
+    scores = torch.randn(1, 3, 4, 4, generator=torch.Generator().manual_seed(8))
+    scores.requires_grad_(True)
+    (grad,) = torch.autograd.grad(all_locations_bound("jsd", scores).sum(), scores)
+    # the JS objective on the same pools, computed from its definition
+    pos = scores.diagonal(dim1=-2, dim2=-1)
+    off = ~torch.eye(4, dtype=torch.bool)
+    js = (
+        -torch.nn.functional.softplus(-pos).mean()
+        - torch.nn.functional.softplus(scores[:, :, off]).mean()
+    )
+    (expected,) = torch.autograd.grad(js, scores)
+    torch.testing.assert_close(grad, expected)
+
+
+def test_all_locations_with_one_location_is_the_matrix_bound():
+    scores = torch.randn(3, 1, 5, 5, generator=torch.Generator().manual_seed(9))
+    for name in ["dv", "jsd"]:
+        expected = torch.stack([bounds.BOUNDS[name](s[0]) for s in scores])
+        torch.testing.assert_close(all_locations_bound(name, scores), expected)
+    # InfoNCE's softmax runs over the features scored against one code: the transposed matrix
+    expected = torch.stack([bounds.infonce(s[0].T) for s in scores])
+    torch.testing.assert_close(all_locations_bound("infonce", scores), expected)
+
+
+def test_all_locations_infonce_ceiling_and_method():
+    blocks = 30 * torch.randn(4, 49, 2, 2, generator=torch.Generator().manual_seed(10))
+    assert all_locations_bound("infonce", blocks).max() <= math.log(49 + 1) + 1e-5
+    method = _tiny(estimator="dv", negatives="all_locations", num_negatives=1, temperature=0.1)
+    assert method.dv is None  # plain batch DV: no moving average
+    x = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
+    f = method.encoder.feature_map(x.float() / 255)
+    scores = method.local_critic(f, method.code_head(f), method._block())
+    assert scores.shape == (4, 49, 2, 2) and scores.abs().max() <= 10 + 1e-4  # cosine / 0.1
+    loss, metrics = method.loss(x)
+    torch.testing.assert_close(loss, -metrics["mi_local"])
+    torch.testing.assert_close(metrics["mi_local"], all_locations_bound("dv", scores).mean())
+
+
+def test_all_locations_bad_arguments():
+    with pytest.raises(ValueError, match="estimator"):
+        all_locations_bound("nwj", torch.randn(1, 2, 3, 3))
+    with pytest.raises(ValueError, match="shape"):
+        all_locations_bound("dv", torch.randn(2, 3, 3))
+    with pytest.raises(ValueError, match="shape"):
+        all_locations_bound("dv", torch.randn(1, 2, 1, 1))
+    with pytest.raises(ValueError, match="negatives"):
+        _tiny(negatives="everywhere")
+    with pytest.raises(ValueError, match="dot critic"):
+        _tiny(critic="concat", temperature=0.1)
+    with pytest.raises(ValueError, match="temperature"):
+        DotProductCritic(2, 2, 4, temperature=0.0)
+
+
+def test_quick_recipe_builds_the_chapters_dim():
+    from types import SimpleNamespace
+
+    from sslib.__main__ import _encoder, build_method
+    from sslib.recipes import QUICK
+
+    recipe = QUICK["dim"]
+    assert recipe.encoder == "dcgan" and recipe.batch_size == 64 and recipe.lr == 2e-3
+    assert int(recipe.epochs * (4000 // recipe.batch_size)) == 250  # mnist5k: the chapter's steps
+    digits = SimpleNamespace(shape=(1, 28, 28))
+    method = build_method("dim", _encoder(recipe.encoder, digits.shape), digits,
+                          **recipe.method_kwargs)  # fmt: skip
+    assert method.estimator == "infonce" and method.negatives == "all_locations"
+    assert method.local_critic.temperature == 0.1 and method.dv is None
+    loss, metrics = method.loss(torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8))
+    assert math.isfinite(loss.item()) and metrics["mi_local"] <= math.log(3 * 49 + 1)

@@ -153,7 +153,9 @@ class DotProductCritic(nn.Module):
     ``phi`` is a 1x1-convolution network on the feature map and ``psi`` the same on the code
     seen as a 1x1 map; all scores of a block cost one pass of each network and a product.
     Both end in layer norm, so the product is divided by ``sqrt(embed_dim)`` to start the
-    scores at a scale of one (the authors' code leaves it out).
+    scores at a scale of one (the authors' code leaves it out). With ``temperature`` the
+    embeddings are L2-normalised instead and the score is their cosine divided by it, as in
+    SimCLR: scores lie in ``[-1 / temperature, 1 / temperature]``.
 
     Explained in chapter 5, *Deep InfoMax*.
 
@@ -162,10 +164,19 @@ class DotProductCritic(nn.Module):
         images (``G = N // b``), ``scores[g, m, i, j] = T(local[g b + i] at m, code[g b + j])``.
     """
 
-    def __init__(self, local_channels: int, code_dim: int, embed_dim: int = 128):
+    def __init__(
+        self,
+        local_channels: int,
+        code_dim: int,
+        embed_dim: int = 128,
+        temperature: float | None = None,
+    ):
         super().__init__()
+        if temperature is not None and temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
         self.local_net = _Conv1x1Net(local_channels, embed_dim)
         self.code_net = _Conv1x1Net(code_dim, embed_dim)
+        self.temperature = temperature
 
     def forward(
         self, local: torch.Tensor, code: torch.Tensor, block: int | None = None
@@ -175,9 +186,13 @@ class DotProductCritic(nn.Module):
         phi = self.local_net(local).flatten(2)[: g * b]  # (N, E, M*M)
         psi = self.code_net(code[:, :, None, None]).flatten(1)[: g * b]  # (N, E)
         phi, psi = phi.view(g, b, *phi.shape[1:]), psi.view(g, b, -1)
-        # g = group, i = image of the local feature, j = image of the code, e = embedding;
-        # layer-normed embeddings have dot products of size sqrt(E): scale them back to O(1)
-        return torch.einsum("giem,gje->gmij", phi, psi) / math.sqrt(phi.shape[2])
+        if self.temperature is not None:  # cosine similarity over the temperature
+            phi, psi = F.normalize(phi, dim=2), F.normalize(psi, dim=2)
+            scale = 1.0 / self.temperature
+        else:  # layer-normed embeddings have dot products of size sqrt(E): scale back to O(1)
+            scale = 1.0 / math.sqrt(phi.shape[2])
+        # g = group, i = image of the local feature, j = image of the code, e = embedding
+        return torch.einsum("giem,gje->gmij", phi, psi) * scale
 
 
 class ConcatConvCritic(nn.Module):
@@ -283,6 +298,57 @@ def bound_per_matrix(estimator: str | nn.Module, scores: torch.Tensor) -> torch.
     return fn(flat).view(scores.shape[:-2])
 
 
+def all_locations_bound(estimator: str, scores: torch.Tensor) -> torch.Tensor:
+    """A bound whose negatives are all locations of all other images, as the authors' code.
+
+    In each block of ``b`` images the positives are the ``b L`` pairs (location ``m`` of
+    image ``i``, code of image ``i``); the negatives of code ``j`` are the ``K = (b - 1) L``
+    features at every location of the other images. Following the authors' code
+    (``cortex_DIM``, ``dim_losses.py``), with no moving average:
+
+    * ``"dv"``: ``mean(positives) - log mean(exp(negatives))``, the negatives of all codes
+      pooled: plain batch Donsker-Varadhan;
+    * ``"jsd"``: the JSD objective's gradient on the same pools; the value is NWJ at ``T + 1``,
+      as :func:`sslib.bounds.jsd`;
+    * ``"infonce"``: for each positive, a softmax over it and the ``K`` negatives of its code,
+      plus ``log(K + 1)`` so that the value is a bound in nats, capped at ``log(K + 1)``.
+
+    Explained in chapter 5, *Deep InfoMax*.
+
+    Args:
+        estimator: ``"dv"``, ``"jsd"`` or ``"infonce"``.
+        scores: ``scores[g, m, i, j] = T(feature of image i at location m, code of image j)``
+            in block ``g``. Shape: ``(G, L, b, b)`` with ``b >= 2``.
+
+    Returns:
+        The bound of each block in nats, shape ``(G,)``.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    if scores.ndim != 4 or scores.shape[-1] != scores.shape[-2] or scores.shape[-1] < 2:
+        raise ValueError(f"scores must have shape (G, L, b, b) with b >= 2, got {scores.shape}")
+    scores = scores.float()
+    g, n_loc, b, _ = scores.shape
+    pos = scores.diagonal(dim1=-2, dim2=-1)  # (G, L, b): location m of image i with code i
+    off = ~torch.eye(b, dtype=torch.bool, device=scores.device)  # (b, b): i != j
+    neg = scores.masked_fill(~off, float("-inf"))  # (G, L, b, b), positives masked out
+    if estimator == "infonce":
+        num = (b - 1) * n_loc  # negatives of each code
+        lse_neg = torch.logsumexp(neg.transpose(1, 3).reshape(g, b, -1), dim=-1)  # (G, b) per j
+        log_softmax = pos - torch.logaddexp(pos, lse_neg[:, None, :])  # (G, L, b)
+        return math.log(num + 1) + log_softmax.mean(dim=(1, 2))
+    negs = scores[:, :, off]  # (G, L, b (b - 1)): every negative pair of the block
+    log_mean_exp = torch.logsumexp(negs.flatten(1), dim=1) - math.log(negs[0].numel())  # (G,)
+    if estimator == "dv":
+        return pos.mean(dim=(1, 2)) - log_mean_exp
+    js = -F.softplus(-pos).mean(dim=(1, 2)) - F.softplus(negs).mean(dim=(1, 2))
+    mi = (pos + 1).mean(dim=(1, 2)) - torch.exp(log_mean_exp)  # NWJ at T + 1
+    return js + (mi - js).detach()  # value of NWJ, gradient of JS
+
+
+NEGATIVES = ("same_location", "all_locations")
+
+
 class DeepInfoMax(Method):
     """Deep InfoMax: global and local MI maximisation, with optional prior matching.
 
@@ -305,11 +371,18 @@ class DeepInfoMax(Method):
         alpha: weight of global MI.
         beta: weight of local MI (the average over locations).
         gamma: weight of prior matching; 0 builds no discriminator.
-        estimator: ``"jsd"``, ``"infonce"`` or ``"dv"`` (DV with MINE's moving average).
+        estimator: ``"jsd"``, ``"infonce"`` or ``"dv"`` (with ``"same_location"`` negatives,
+            DV with MINE's moving average; with ``"all_locations"``, plain batch DV).
         critic: ``"dot"`` (encode-and-dot-product) or ``"concat"`` (concat-and-convolve).
         critic_dim: embedding width (dot) or hidden width (concat) of the critics.
-        num_negatives: negatives per positive pair (blocks of ``num_negatives + 1`` images);
-            default: the rest of the batch.
+        temperature: dot critic only: score with the cosine of the embeddings over this
+            temperature (default: the scaled dot product).
+        num_negatives: negative *images* per positive pair (blocks of ``num_negatives + 1``
+            images); default: the rest of the batch.
+        negatives: ``"same_location"``: a local feature is contrasted with the same location
+            of the other images (``num_negatives`` negatives); ``"all_locations"``: with every
+            location of the other images (``num_negatives * M^2``), as the authors' code
+            (:func:`all_locations_bound`).
         prior: ``"uniform"`` (codes squashed by a sigmoid, matched to U(0, 1), as in the
             authors' code) or ``"gaussian"`` (codes matched to N(0, I)).
         disc_hidden: hidden widths of the prior discriminator.
@@ -329,7 +402,9 @@ class DeepInfoMax(Method):
         estimator: str = "jsd",
         critic: str = "dot",
         critic_dim: int = 128,
+        temperature: float | None = None,
         num_negatives: int | None = None,
+        negatives: str = "same_location",
         prior: str = "uniform",
         disc_hidden: tuple[int, ...] = (256, 64),
         ma_rate: float = 0.01,
@@ -345,6 +420,10 @@ class DeepInfoMax(Method):
             raise ValueError("give alpha > 0 (global MI) or beta > 0 (local MI), or both")
         if num_negatives is not None and num_negatives < 1:
             raise ValueError(f"num_negatives must be >= 1, got {num_negatives}")
+        if negatives not in NEGATIVES:
+            raise ValueError(f"negatives must be one of {NEGATIVES}, got {negatives!r}")
+        if temperature is not None and critic != "dot":
+            raise ValueError("temperature applies to the dot critic only")
         self.encoder = encoder
         channels = encoder.out_dim
         self.code_head = (
@@ -353,14 +432,20 @@ class DeepInfoMax(Method):
         code_dim = self.code_head.out_dim
         self.alpha, self.beta, self.gamma = alpha, beta, gamma
         self.estimator, self.prior, self.num_negatives = estimator, prior, num_negatives
-        make = CRITICS[critic]
+        self.negatives = negatives
+        extra = {} if temperature is None else {"temperature": temperature}
+
+        def make(channels_in: int, code: int, width: int) -> nn.Module:
+            return CRITICS[critic](channels_in, code, width, **extra)
+
         if beta > 0:
             self.local_critic = make(channels, code_dim, critic_dim)
         if alpha > 0:
             # global: the whole map summarised to a vector, then scored as a 1x1 map
             self.map_encoder = CodeHead(channels, critic_dim, head_hidden)
             self.global_critic = make(critic_dim, code_dim, critic_dim)
-        self.dv = MovingAverageDV(ma_rate) if estimator == "dv" else None
+        moving = estimator == "dv" and negatives == "same_location"
+        self.dv = MovingAverageDV(ma_rate) if moving else None
         if gamma > 0:
             self.discriminator = MLP(code_dim, list(disc_hidden), 1)
 
@@ -374,6 +459,8 @@ class DeepInfoMax(Method):
 
     def mutual_information(self, scores: torch.Tensor) -> torch.Tensor:
         """The estimator on ``scores (G, L, b, b)``, averaged over blocks and locations, nats."""
+        if self.negatives == "all_locations":
+            return all_locations_bound(self.estimator, scores).mean()
         return bound_per_matrix(self.dv if self.dv is not None else self.estimator, scores).mean()
 
     def _block(self) -> int | None:
