@@ -144,6 +144,19 @@ def test_photo_patches_are_offline_colour_and_split():
     assert torch.equal(train_patches, colorization.photo_patches(6, size=16, split="train"))
 
 
+def test_photo_patches_train_share_is_where_train_patches_come_from(monkeypatch):
+    from sklearn.datasets import load_sample_images
+
+    # the train columns end (size + 0.5) / width along: every train patch starts at column 0
+    width = load_sample_images().images[0].shape[1] // 2  # shrunk by scale 2
+    monkeypatch.setattr(colorization, "TRAIN_SHARE", (16 + 0.5) / width)
+    patches = colorization.photo_patches(4, size=16, split="train").float()
+    photo = torch.from_numpy(load_sample_images().images[0].copy()).permute(2, 0, 1).float()
+    left = torch.nn.functional.avg_pool2d(photo[None], 2)[0][:, :, :16].round()  # (3, H, 16)
+    for patch in patches[:2]:  # the first photo's
+        assert any(torch.equal(patch, left[:, t : t + 16]) for t in range(left.shape[1] - 15))
+
+
 # --- next frame ---------------------------------------------------------------------------
 
 

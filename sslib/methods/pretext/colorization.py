@@ -124,14 +124,19 @@ class Colorization(Method):
         return self.encoder(y)
 
 
+#: Share of each photo's width (from the left) that train patches come from; test patches come
+#: from the rest, so the two never overlap.
+TRAIN_SHARE = 0.8
+
+
 def photo_patches(
     n: int, size: int = 32, split: str = "train", scale: int = 2, seed: int = 0
 ) -> torch.Tensor:
     """Random RGB patches of scikit-learn's two bundled photos (offline colour data).
 
     The photos (a temple in China and a flower, 427x640 each) are shrunk by ``scale``; train
-    patches come from the left 80% of each photo and test patches from the right 20%, so
-    the two never overlap.
+    patches come from the left :data:`TRAIN_SHARE` of each photo's width and test patches
+    from the rest, so the two never overlap.
 
     Returns:
         uint8 patches ``(n, 3, size, size)``, half from each photo.
@@ -147,7 +152,7 @@ def photo_patches(
         x = torch.from_numpy(photo.copy()).permute(2, 0, 1).float().unsqueeze(0)  # (1, 3, H, W)
         x = F.avg_pool2d(x, scale)[0]
         _, h, w = x.shape
-        cut = int(0.8 * w)
+        cut = int(TRAIN_SHARE * w)
         lo, hi = (0, cut - size) if split == "train" else (cut, w - size)
         count = n // len(photos) + (i < n % len(photos))
         tops = torch.randint(0, h - size + 1, (count,), generator=g)
