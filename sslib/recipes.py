@@ -66,7 +66,12 @@ QUICK: dict[str, Recipe] = {
                      "chapter 3, SimCLR on the digits (calibrated at the quick budget)"),
 
     # chapters 4 to 6
-
+    # MAE as chapter 4 trains it: TinyViT width 64, 2 blocks, 7x7 patches (--encoder vit_small),
+    # 75% hidden, decoder width 64 and 1 block, AdamW 1e-3, weight decay 0.05, 5,000 steps of
+    # 16 (20 epochs of 250 batches): many small steps get the ViT past the mean image.
+    "mae": Recipe("vit_small", 20, 16, "adamw", 1e-3, 0.05, 0.05,
+                  {"mask_ratio": 0.75, "decoder_dim": 64},
+                  "chapter 4, the masked autoencoder on the digits"),
 
 }  # fmt: skip
 

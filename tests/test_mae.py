@@ -97,3 +97,18 @@ def test_mae_applies_views_before_masking():
 def test_mae_rejects_bad_settings(kwargs):
     with pytest.raises(ValueError):
         MAE(nets.TinyViT(28, 7, dim=32, depth=1), decoder_dim=32, **kwargs)
+
+
+def test_quick_recipe_builds_the_chapters_mae():
+    from sslib.__main__ import _encoder, build_method
+    from sslib.recipes import QUICK
+
+    recipe = QUICK["mae"]
+    assert recipe.encoder == "vit_small" and recipe.batch_size == 16 and recipe.lr == 1e-3
+    assert int(recipe.epochs * (4000 // recipe.batch_size)) == 5000  # mnist5k: the chapter's steps
+    method = build_method("mae", _encoder(recipe.encoder, (1, 28, 28)), None,
+                          **recipe.method_kwargs)  # fmt: skip
+    vit = method.encoder
+    assert (vit.out_dim, len(vit.blocks), vit.patch_size, vit.num_patches) == (64, 2, 7, 16)
+    assert method.mask_ratio == 0.75 and len(method.decoder) == 1
+    assert method.to_pixels.out_features == 49 and method.mask_token.shape == (64,)
