@@ -151,8 +151,11 @@ def _encoder(name: str, shape):
     if name == "vit":  # patches of 7 (28x28 digits) or 4 (32x32, 96x96 photos)
         patch = 7 if h % 7 == 0 else 4
         return nets.TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=192, depth=6)
+    if name == "vit_small":  # chapter 4's quick ViT: width 64, 2 blocks
+        patch = 7 if h % 7 == 0 else 4
+        return nets.TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=64, depth=2)
     raise ValueError(
-        f"unknown encoder {name!r}; choose cnn, strided_cnn, resnet18, mlp, dcgan or vit"
+        f"unknown encoder {name!r}; choose cnn, strided_cnn, resnet18, mlp, dcgan, vit or vit_small"
     )
 
 
@@ -450,7 +453,9 @@ def parser() -> argparse.ArgumentParser:
     )
     recipe = "default: the budget's recipe (sslib.recipes)"
     t.add_argument(
-        "--encoder", choices=["cnn", "strided_cnn", "resnet18", "mlp", "dcgan", "vit"], help=recipe
+        "--encoder",
+        choices=["cnn", "strided_cnn", "resnet18", "mlp", "dcgan", "vit", "vit_small"],
+        help=recipe,
     )
     t.add_argument("--epochs", type=_number(float, above=0), help=recipe)
     t.add_argument("--batch-size", type=_POSITIVE_INT, help=f"the global batch; {recipe}")

@@ -77,6 +77,13 @@ QUICK: dict[str, Recipe] = {
                    "critic_dim": 64},
                   "chapter 5, local Deep InfoMax on the digits"),
 
+    # MAE as chapter 4 trains it: TinyViT width 64, 2 blocks, 7x7 patches (--encoder vit_small),
+    # 75% hidden, decoder width 64 and 1 block, AdamW 1e-3, weight decay 0.05, 5,000 steps of
+    # 16 (20 epochs of 250 batches): many small steps get the ViT past the mean image.
+    "mae": Recipe("vit_small", 20, 16, "adamw", 1e-3, 0.05, 0.05,
+                  {"mask_ratio": 0.75, "decoder_dim": 64},
+                  "chapter 4, the masked autoencoder on the digits"),
+
 }  # fmt: skip
 
 # Each entry follows the source it names; where it departs, the comment says how and why.

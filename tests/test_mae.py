@@ -63,3 +63,52 @@ def test_random_init_resets_every_vit_weight():
     for (name, a), b in zip(vit.named_parameters(), fresh.parameters(), strict=True):
         if a.numel() > 1 and "norm" not in name:  # LayerNorms reset to the same 1s and 0s
             assert not torch.equal(a, b), name
+
+
+def test_norm_pix_target_is_standardised_per_patch():
+    mae = MAE(nets.TinyViT(28, 7, dim=32, depth=1), norm_pix_loss=True, decoder_dim=32)
+    x = torch.rand(3, 1, 28, 28)
+    target = mae.target(x)  # (B, N, p p)
+    assert target.shape == (3, 16, 49)
+    torch.testing.assert_close(target.mean(-1), torch.zeros(3, 16), atol=1e-5, rtol=0)
+    torch.testing.assert_close(target.var(-1), torch.ones(3, 16), atol=1e-3, rtol=0)
+    blank = mae.target(torch.zeros(1, 1, 28, 28))  # an empty patch stays 0, not NaN
+    assert torch.equal(blank, torch.zeros_like(blank))
+
+
+def test_mae_applies_views_before_masking():
+    seen = []
+
+    def views(x):
+        seen.append(x.shape)
+        return x.flip(-1)
+
+    mae = MAE(nets.TinyViT(28, 7, dim=32, depth=1), decoder_dim=32, views=views)
+    images = (torch.rand(4, 1, 28, 28) * 255).to(torch.uint8)
+    loss, _ = mae.loss((images, torch.zeros(4, dtype=torch.long)))
+    assert seen == [(4, 1, 28, 28)] and loss.ndim == 0
+    mae.embed(images)  # the representation is of the image itself: no views
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"mask_ratio": 1.0}, {"mask_ratio": -0.1}, {"decoder_depth": 0}]
+)
+def test_mae_rejects_bad_settings(kwargs):
+    with pytest.raises(ValueError):
+        MAE(nets.TinyViT(28, 7, dim=32, depth=1), decoder_dim=32, **kwargs)
+
+
+def test_quick_recipe_builds_the_chapters_mae():
+    from sslib.__main__ import _encoder, build_method
+    from sslib.recipes import QUICK
+
+    recipe = QUICK["mae"]
+    assert recipe.encoder == "vit_small" and recipe.batch_size == 16 and recipe.lr == 1e-3
+    assert int(recipe.epochs * (4000 // recipe.batch_size)) == 5000  # mnist5k: the chapter's steps
+    method = build_method("mae", _encoder(recipe.encoder, (1, 28, 28)), None,
+                          **recipe.method_kwargs)  # fmt: skip
+    vit = method.encoder
+    assert (vit.out_dim, len(vit.blocks), vit.patch_size, vit.num_patches) == (64, 2, 7, 16)
+    assert method.mask_ratio == 0.75 and len(method.decoder) == 1
+    assert method.to_pixels.out_features == 49 and method.mask_token.shape == (64,)

@@ -62,6 +62,9 @@ class MAE(Method):
         decoder_heads: attention heads in the decoder.
         norm_pix_loss: predict each patch standardised by its own mean and variance, as He et
             al. do for their best representations.
+        views: optional augmentation ``views(x) -> x'`` on float images (e.g.
+            :class:`sslib.augment.AffineViews`), applied to each training batch before masking:
+            the encoder then sees each digit in many poses, as in chapter 3.
     """
 
     def __init__(
@@ -73,12 +76,15 @@ class MAE(Method):
         decoder_depth: int = 1,
         decoder_heads: int = 4,
         norm_pix_loss: bool = False,
+        views=None,
     ):
         super().__init__()
         if not 0 <= mask_ratio < 1:
             raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
         self.encoder = encoder
-        self.mask_ratio, self.norm_pix_loss = mask_ratio, norm_pix_loss
+        if decoder_depth < 1:
+            raise ValueError(f"decoder_depth must be at least 1, got {decoder_depth}")
+        self.mask_ratio, self.norm_pix_loss, self.views = mask_ratio, norm_pix_loss, views
         self.to_decoder = nn.Linear(encoder.out_dim, decoder_dim)
         self.mask_token = nn.Parameter(torch.zeros(decoder_dim))
         nn.init.normal_(self.mask_token, std=0.02)
@@ -117,6 +123,8 @@ class MAE(Method):
         """Mean squared error per pixel on the hidden patches of ``(images, ...)``."""
         images = batch if isinstance(batch, torch.Tensor) else batch[0]
         x = to_float(images)
+        if self.views is not None:
+            x = self.views(x)
         keep, hidden = random_patch_mask(
             len(x), self.encoder.num_patches, self.mask_ratio, device=x.device
         )
