@@ -44,6 +44,16 @@ class Interval:
         """Zero is inside: the two arms are within noise of each other."""
         return self.low <= 0 <= self.high
 
+    def verdict(self, above: str = "ahead", below: str = "behind", within: str = "within noise"):
+        """The words prose may use for this difference: what the interval allows, nothing more.
+
+        ``above`` when the whole interval is > 0, ``below`` when it is < 0, else ``within``;
+        chapters glue the result, so the sentence follows the run.
+        """
+        if self.above_zero():
+            return above
+        return below if self.below_zero() else within
+
     @property
     def half_width(self) -> float:
         """The half-width of the interval, which a table shows after "±"."""

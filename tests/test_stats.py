@@ -79,3 +79,10 @@ def test_group_difference_matches_the_unpaired_standard_error():
     assert iv.half_width == pytest.approx(1.96 * se, rel=0.1) and iv.above_zero()
     with pytest.raises(ValueError, match="non-empty"):
         stats.group_difference(np.ones(3), np.ones(0))
+
+
+def test_verdict_words_follow_the_interval():
+    assert stats.Interval(0.02, 0.01, 0.03).verdict() == "ahead"
+    assert stats.Interval(-0.02, -0.03, -0.01).verdict("wins", "loses") == "loses"
+    assert stats.Interval(0.01, -0.01, 0.03).verdict(within="a tie") == "a tie"
+    assert stats.Interval(0.01, 0.0, 0.03).verdict() == "within noise"  # zero on the edge
