@@ -41,7 +41,16 @@ def load(folder: str | Path | None = None) -> list[dict]:
 
 def runs(method: str | None = None, folder: str | Path | None = None) -> list[dict]:
     """The training records (of ``method`` if given)."""
-    return [r for r in load(folder) if "method" in r and method in (None, r["method"])]
+    return [
+        r
+        for r in load(folder)
+        if "method" in r and "experiment" not in r and method in (None, r["method"])
+    ]
+
+
+def experiments(name: str, folder: str | Path | None = None) -> list[dict]:
+    """The records of the experiment ``name`` (e.g. ``"few_labels"``: :mod:`sslib.few_labels`)."""
+    return [r for r in load(folder) if r.get("experiment") == name]
 
 
 def benchmarks(folder: str | Path | None = None) -> list[dict]:

@@ -18,6 +18,8 @@ def test_a_recorded_run_and_benchmark_become_tables(tmp_path):
         "results": [{"pipeline": "sslib", "images_per_second": 30.0},
                     {"pipeline": "usual", "images_per_second": 20.0}],
     }))  # fmt: skip
+    (tmp_path / "few.json").write_text(json.dumps({"experiment": "few_labels", "method": "simclr"}))
+    assert [r["file"] for r in results.experiments("few_labels", tmp_path)] == ["few.json"]
     (run,) = results.runs("supervised", tmp_path)
     assert run["file"] == "supervised-digits-quick.json" and results.runs("simclr", tmp_path) == []
     table = results.runs_table([run])
