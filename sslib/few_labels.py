@@ -97,7 +97,7 @@ def sweep(features, make_encoder, train_set, test_set, per_class, draws, supervi
     return result
 
 
-def parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     """The command line of ``python -m sslib.few_labels``."""
     p = argparse.ArgumentParser(
         prog="python -m sslib.few_labels", description=__doc__.split(".")[0]
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     from sslib.__main__ import _commit, _encoder, build_method, hardware, save_json_atomic
     from sslib.recipes import recipe
 
-    args = parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     if len(args.supervised_steps) != len(args.per_class):
         print("error: give one --supervised-steps entry per --per-class entry", file=sys.stderr)
         return 2
