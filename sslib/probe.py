@@ -387,7 +387,8 @@ def finetune_predictions(
         lr: peak learning rate.
         weight_decay: decoupled weight decay (biases and norms excluded).
         warmup: warm-up share of ``steps``.
-        views: optional augmentation of each training batch (as :class:`~sslib.methods.supervised.Supervised` takes).
+        views: optional augmentation of each training batch (as
+            :class:`~sslib.methods.supervised.Supervised` takes).
         seed: seeds the head's initialisation, batch order and augmentation.
         device: where to train (default :func:`sslib.config.device`).
 
