@@ -197,3 +197,40 @@ def mean_interval(values, *, level: float = 0.95) -> Interval:
         raise ValueError(f"an interval needs at least 2 repeats, got {len(v)}")
     half = stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
     return Interval(float(v.mean()), float(v.mean() - half), float(v.mean() + half), level)
+
+
+def rank_correlation(
+    x, y, *, resamples: int = 2000, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """Spearman's rank correlation of paired values, with a bootstrap interval over the pairs.
+
+    For questions such as "do runs with a larger information estimate probe better?", where
+    each pair is one trained model. Each replicate draws the pairs with replacement;
+    replicates in which one variable is constant (its ranks undefined) are dropped. With a
+    handful of pairs the interval is wide: an estimate near zero is "no evidence either way",
+    not evidence of independence.
+
+    Args:
+        x: ``(N,)`` first value of each pair (an estimate in nats, say).
+        y: ``(N,)`` second value of each pair (an accuracy), ``N >= 3``.
+        resamples: bootstrap replicates.
+        level: coverage of the interval.
+        seed: the bootstrap's own seed.
+    """
+    from scipy import stats
+
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape or len(a) < 3:
+        raise ValueError(
+            "x and y must be 1-d, of one length, at least 3 pairs; "
+            f"got shapes {a.shape} and {b.shape}"
+        )
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        raise ValueError("x or y is constant: a rank correlation is undefined")
+    rng = np.random.default_rng(seed)
+    replicates = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(a), size=len(a))
+        if np.ptp(a[pick]) > 0 and np.ptp(b[pick]) > 0:
+            replicates.append(stats.spearmanr(a[pick], b[pick]).statistic)
+    return _percentile(stats.spearmanr(a, b).statistic, np.array(replicates), level)

@@ -86,3 +86,19 @@ def test_verdict_words_follow_the_interval():
     assert stats.Interval(-0.02, -0.03, -0.01).verdict("wins", "loses") == "loses"
     assert stats.Interval(0.01, -0.01, 0.03).verdict(within="a tie") == "a tie"
     assert stats.Interval(0.01, 0.0, 0.03).verdict() == "within noise"  # zero on the edge
+
+
+def test_rank_correlation_interval():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=40)
+    strong = stats.rank_correlation(x, x + 0.1 * rng.normal(size=40))
+    assert strong.estimate > 0.9 and strong.above_zero()  # a monotone relation is found
+    none = stats.rank_correlation(x, rng.normal(size=40))
+    assert none.contains_zero()  # independent values: no evidence of a relation
+    few = stats.rank_correlation(x[:6], x[:6] + rng.normal(size=6))
+    assert few.high - few.low > strong.high - strong.low  # fewer pairs, a wider interval
+    assert stats.rank_correlation(x, -x).estimate == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="at least 3"):
+        stats.rank_correlation([1, 2], [1, 2])
+    with pytest.raises(ValueError, match="constant"):
+        stats.rank_correlation([1, 2, 3], [0, 0, 0])
