@@ -162,9 +162,12 @@ def _batch_index(n: int, batch_size: int, seed: int, step: int, rank: int, world
 
 
 def _rng_state() -> dict:
+    """The global generators' states as tensors and plain numbers (``weights_only`` loads it)."""
+    version, internal, gauss_next = random.getstate()
+    kind, key, pos, has_gauss, cached = np.random.get_state()
     state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": [version, list(internal), gauss_next],
+        "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, cached],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -173,11 +176,15 @@ def _rng_state() -> dict:
 
 
 def _set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+    """Inverse of :func:`_rng_state`, exact: the same draws follow."""
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    kind, key, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, key.cpu().numpy().astype(np.uint32), pos, has_gauss, cached))
+    # generator states are CPU byte tensors, wherever map_location put the checkpoint
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def save_atomic(obj, path: str | Path) -> None:
@@ -365,7 +372,7 @@ def fit(
     history, start = History(), 0
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=dev, weights_only=False)
+        state = torch.load(ckpt, map_location=dev, weights_only=True)  # tensors, plain data
         if state["steps"] != steps or state["batch_size"] != batch_size:
             raise ValueError(
                 f"checkpoint {ckpt} was made for steps={state['steps']}, batch_size="

@@ -1,5 +1,7 @@
 import math
+import random
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -42,6 +44,40 @@ def test_resume_continues_exactly(digits, tmp_path):
     assert resumed.step == full.step
     assert resumed["loss"].tolist() == full["loss"].tolist()  # bit-for-bit the same losses
     assert not list(tmp_path.glob(".*tmp"))  # atomic writes leave no temporary files
+
+
+class _NoisyEverywhere(Method):
+    """A loss that draws from Python's, NumPy's and torch's global generators each step."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.layer = nn.Linear(3, 1)
+
+    def loss(self, x):
+        noise = random.gauss(0, 1) + float(np.random.standard_normal()) + torch.randn(())
+        return (self.layer(x).squeeze(1) - noise).pow(2).mean(), {}
+
+
+def test_checkpoint_is_plain_data_and_every_generator_resumes_exactly(tmp_path):
+    x = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    kw = dict(steps=12, batch_size=16, lr=1e-2, log_every=1, progress=False)
+
+    def run(**more):
+        random.seed(1)
+        np.random.seed(1)
+        return train.fit(_NoisyEverywhere(), x, **kw, **more)
+
+    full = run()
+    ckpt = tmp_path / "run.pt"
+    run(checkpoint=ckpt, stop_at=5)
+    state = torch.load(ckpt, weights_only=True)  # no arbitrary objects to unpickle
+    assert state["step"] == 5 and set(state["rng"]) >= {"python", "numpy", "torch"}
+    random.seed(2)  # the resumed process starts from other generator states
+    np.random.seed(2)
+    torch.manual_seed(2)
+    resumed = train.fit(_NoisyEverywhere(), x, checkpoint=ckpt, **kw)
+    assert resumed["loss"].tolist() == full["loss"].tolist()  # bit for bit
 
 
 def test_resume_refuses_other_settings(digits, tmp_path):
