@@ -106,11 +106,11 @@ def _average_across_processes(grads: list[torch.Tensor]) -> None:
     """
     for dtype in sorted({g.dtype for g in grads}, key=str):  # the same order on every process
         same = [g for g in grads if g.dtype == dtype]
-        flat = torch._utils._flatten_dense_tensors(same)
+        flat = torch.cat([g.reshape(-1) for g in same])  # one buffer, each tensor row-major
         dist.all_reduce(flat)  # a sum, then the mean: older gloo has no ReduceOp.AVG
         flat /= dist.get_world_size()
-        for g, synced in zip(same, torch._utils._unflatten_dense_tensors(flat, same), strict=True):
-            g.copy_(synced)
+        for g, synced in zip(same, flat.split([g.numel() for g in same]), strict=True):
+            g.copy_(synced.view(g.shape))
 
 
 class _LossModule(torch.nn.Module):
