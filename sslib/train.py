@@ -11,6 +11,7 @@ introduction's section on training.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import random
@@ -187,16 +188,28 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def save_atomic(obj, path: str | Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: never half-written."""
+def write_atomic(path: str | Path, content: bytes | str) -> None:
+    """Write ``content`` to a temporary file beside ``path``, then rename: never half-written.
+
+    A reader (or a run resumed after a crash) sees the old file or the new one, never part of
+    one; the temporary file is removed if writing fails. Every checkpoint and results record
+    in sslib is written through it. ``str`` is written as UTF-8.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process: no clashes
     try:
-        torch.save(obj, tmp)
+        tmp.write_bytes(content.encode() if isinstance(content, str) else content)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def save_atomic(obj, path: str | Path) -> None:
+    """``torch.save(obj)`` to ``path`` through :func:`write_atomic`."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def _make_optimizer(

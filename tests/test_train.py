@@ -318,3 +318,21 @@ def test_adamw_uses_foreach_kernels_that_change_no_number():
     assert torch.equal(fast, loop)  # the same numbers, bit for bit
     fused, _ = trained({"fused": True})  # a caller's choice wins over the default
     assert all(group["fused"] and not group["foreach"] for group in fused.param_groups)
+
+
+def test_write_atomic_replaces_whole_files_and_cleans_up(tmp_path, monkeypatch):
+    path = tmp_path / "sub" / "record.json"
+    train.write_atomic(path, '{"a": 1}\n')
+    train.write_atomic(path, b'{"a": 2}\n')  # bytes too; the old file replaced whole
+    assert path.read_text() == '{"a": 2}\n'
+    train.save_atomic({"w": torch.arange(3)}, tmp_path / "c.pt")
+    assert torch.equal(torch.load(tmp_path / "c.pt", weights_only=True)["w"], torch.arange(3))
+
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(train.os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        train.write_atomic(path, "half")
+    assert path.read_text() == '{"a": 2}\n'  # the old record is intact
+    assert sorted(p.name for p in path.parent.iterdir()) == ["record.json"]  # no temporary
