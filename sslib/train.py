@@ -206,7 +206,7 @@ def write_atomic(path: str | Path, content: bytes | str) -> None:
 
 
 def save_atomic(obj, path: str | Path) -> None:
-    """``torch.save(obj)`` to ``path`` through :func:`write_atomic`."""
+    """``torch.save(obj)`` to ``path`` through :func:`sslib.train.write_atomic`."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     write_atomic(path, buffer.getvalue())
