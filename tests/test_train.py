@@ -336,3 +336,33 @@ def test_write_atomic_replaces_whole_files_and_cleans_up(tmp_path, monkeypatch):
         train.write_atomic(path, "half")
     assert path.read_text() == '{"a": 2}\n'  # the old record is intact
     assert sorted(p.name for p in path.parent.iterdir()) == ["record.json"]  # no temporary
+
+
+class _CountsSteps(Method):
+    """Records each after_step call and whether the optimizer had already stepped."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.calls, self.seen_in_loss = [], None
+
+    def loss(self, batch):
+        self.seen_in_loss = self.w.detach().clone()
+        return (self.w - batch.mean()).pow(2).sum(), {}
+
+    def after_step(self, step, total_steps):
+        moved = not torch.equal(self.w.detach(), self.seen_in_loss)
+        self.calls.append((step, total_steps, moved))
+
+
+def test_fit_calls_after_step_once_per_step_after_the_update(tmp_path):
+    x = torch.ones(32, 1)
+    m = _CountsSteps()
+    train.fit(m, x, steps=7, batch_size=8, lr=0.1, progress=False)
+    assert m.calls == [(s, 7, True) for s in range(1, 8)]  # after the optimizer's step
+    # across an interrupted and resumed run: each step once, none repeated
+    ckpt = tmp_path / "run.pt"
+    first, second = _CountsSteps(), _CountsSteps()
+    train.fit(first, x, steps=7, batch_size=8, lr=0.1, checkpoint=ckpt, stop_at=3, progress=False)
+    train.fit(second, x, steps=7, batch_size=8, lr=0.1, checkpoint=ckpt, progress=False)
+    assert [c[0] for c in first.calls + second.calls] == list(range(1, 8))
