@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import pickle
 import random
 import sys
 import time
@@ -385,7 +386,13 @@ def fit(
     history, start = History(), 0
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=dev, weights_only=True)  # tensors, plain data
+        try:  # tensors and plain data only: loading runs no code from the file
+            state = torch.load(ckpt, map_location=dev, weights_only=True)
+        except pickle.UnpicklingError as err:
+            raise ValueError(
+                f"checkpoint {ckpt} holds more than tensors and plain data (an older sslib's "
+                "checkpoint, or not one of sslib's); pass resume=False to start over"
+            ) from err
         if state["steps"] != steps or state["batch_size"] != batch_size:
             raise ValueError(
                 f"checkpoint {ckpt} was made for steps={state['steps']}, batch_size="

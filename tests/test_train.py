@@ -78,6 +78,11 @@ def test_checkpoint_is_plain_data_and_every_generator_resumes_exactly(tmp_path):
     torch.manual_seed(2)
     resumed = train.fit(_NoisyEverywhere(), x, checkpoint=ckpt, **kw)
     assert resumed["loss"].tolist() == full["loss"].tolist()  # bit for bit
+    # a checkpoint with arbitrary objects (an older sslib pickled NumPy's state) is refused
+    state["rng"]["numpy"] = np.random.get_state()
+    torch.save(state, ckpt)
+    with pytest.raises(ValueError, match="resume=False"):
+        train.fit(_NoisyEverywhere(), x, checkpoint=ckpt, **kw)
 
 
 def test_resume_refuses_other_settings(digits, tmp_path):
