@@ -406,11 +406,10 @@ def _train(args) -> int:
 
 
 def save_json_atomic(record: dict, path: Path) -> None:
-    """Write ``record`` as JSON through a temporary file: never a half-written record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)
+    """Write ``record`` as indented JSON through :func:`sslib.train.write_atomic`."""
+    from sslib.train import write_atomic  # (train loads every method: only when writing)
+
+    write_atomic(path, json.dumps(record, indent=2) + "\n")
 
 
 def _bench(args) -> int:

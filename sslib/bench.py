@@ -25,7 +25,6 @@ Speed goals belong here, not in timed unit tests.
 
 from __future__ import annotations
 
-import json
 import resource
 import time
 from dataclasses import asdict, dataclass
@@ -330,8 +329,3 @@ def report(record: dict) -> str:
         lines.append(f"speedup of sslib over the usual pipeline without its elastic warp: "
                      f"{ratio:.2f}x")  # fmt: skip
     return "\n".join(lines)
-
-
-def to_json(record: dict) -> str:
-    """The record as indented JSON."""
-    return json.dumps(record, indent=2)

@@ -92,22 +92,6 @@ class ImageSet:
         """The images and labels at ``index`` (a slice, a boolean mask or integer indices)."""
         return ImageSet(self.images[index], self.labels[index], self.classes, self.name, self.split)
 
-    def per_class(self, n: int, seed: int = 0) -> ImageSet:
-        """``n`` examples of each class, drawn without replacement with ``seed``.
-
-        Used for label-efficiency curves (accuracy against labels per class).
-        """
-        generator = torch.Generator().manual_seed(seed)
-        labels = self.labels.cpu()
-        picks = []
-        for c in range(self.num_classes):
-            idx = torch.nonzero(labels == c).flatten()
-            if len(idx) < n:
-                raise ValueError(f"class {c} has {len(idx)} examples, fewer than n={n}")
-            picks.append(idx[torch.randperm(len(idx), generator=generator)[:n]])
-        index = torch.cat(picks).to(self.labels.device)
-        return self.subset(index)
-
 
 def _stratified_split(labels: np.ndarray, split: str) -> np.ndarray:
     """Indices of ``split`` in a fixed stratified split (seed ``SPLIT_SEED``)."""

@@ -28,8 +28,14 @@ from contextlib import contextmanager
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+import torch.nn.functional as F
 
-try:  # torch's functional collectives; all_gather_single_autograd is recent
+# torch has no public, non-deprecated differentiable all-gather: the public
+# torch.distributed.nn.functional.all_gather warns (FutureWarning) that it is deprecated in
+# favour of the functional collectives, whose autograd-aware all-gather is private. So the
+# private one is used only where this torch has it (a feature check, FUNCTIONAL_GATHER), the
+# public one otherwise; tests/test_distributed.py checks both against one process.
+try:
     from torch.distributed import _functional_collectives as funcol
 except ImportError:  # a build without torch.distributed
     funcol = None
@@ -97,7 +103,7 @@ def gather(x: torch.Tensor) -> torch.Tensor:
     return gathered
 
 
-class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
+class GlobalBatchNorm(nn.Module):
     """Batch norm whose training statistics span every process's share of the global batch.
 
     One process holding the global batch and K processes holding a share each then compute the
@@ -105,26 +111,67 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
     ``(count, mean, biased variance)``; the global moments combine them exactly (the parallel
     form of the variance, stable where ``E[x^2] - E[x]^2`` is not), and :func:`gather`'s
     backward brings every process its share of the gradient. It runs on any device and
-    backend, gloo on CPUs included, where ``torch.nn.SyncBatchNorm`` refuses CPU tensors;
+    backend, gloo on CPUs included, where :class:`torch.nn.SyncBatchNorm` refuses CPU tensors;
     :func:`convert_sync_batchnorm` uses torch's fused kernels on GPUs.
 
     Why contrastive methods need it: with per-process statistics, a view's normalisation
     carries information about the other views on its process, which the loss can exploit
     instead of learning (SimCLR's "global BN", Chen et al. 2020, section 2.2).
 
+    Its arguments, parameters and buffers are those of :class:`torch.nn.BatchNorm2d` (state
+    dicts load into one another); on one process, or in eval mode, it computes exactly what
+    :class:`torch.nn.BatchNorm2d` does, for inputs of any number of dimensions.
+
     Shape:
         ``(N, C, ...) -> (N, C, ...)``; statistics are over every dimension but ``C``.
     """
 
-    def _check_input_dim(self, x: torch.Tensor) -> None:
-        if x.dim() < 2:
-            raise ValueError(f"expected a (N, C, ...) input, got {x.dim()} dimensions")
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        for name, init in (("weight", torch.ones), ("bias", torch.zeros)):
+            self.register_parameter(name, nn.Parameter(init(num_features)) if affine else None)
+        tracked = track_running_stats
+        self.register_buffer("running_mean", torch.zeros(num_features) if tracked else None)
+        self.register_buffer("running_var", torch.ones(num_features) if tracked else None)
+        count = torch.tensor(0, dtype=torch.long) if tracked else None
+        self.register_buffer("num_batches_tracked", count)
+
+    def extra_repr(self) -> str:
+        """The settings, as :class:`torch.nn.BatchNorm2d` prints them."""
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
+
+    def _running_average_factor(self) -> float:
+        """Count a training batch; the weight of its statistics in the running ones."""
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:  # a cumulative average, as torch's batch norm keeps it
+            return 1 / float(self.num_batches_tracked)
+        return self.momentum
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise with the global batch's statistics (training) or the running ones."""
-        self._check_input_dim(x)
-        if not self.training or world()[1] == 1:
-            return super().forward(x)  # eval mode, or one process: the usual batch norm
+        if x.dim() < 2:
+            raise ValueError(f"expected a (N, C, ...) input, got {x.dim()} dimensions")
+        if not self.training or world()[1] == 1:  # eval mode, or one process: batch norm
+            update = self.training and self.track_running_stats
+            factor = self._running_average_factor() if update else 0.0
+            use_running = not self.training or self.track_running_stats
+            return F.batch_norm(
+                x, self.running_mean if use_running else None,
+                self.running_var if use_running else None, self.weight, self.bias,
+                self.training or self.running_mean is None, factor, self.eps,
+            )  # fmt: skip
         dims = [0, *range(2, x.dim())]
         # statistics at least in fp32 under bf16 autocast, as cuDNN's batch norm keeps them
         x32 = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
@@ -138,12 +185,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
         global_var = (counts * (variances + (means - global_mean) ** 2)).sum(0) / total
         if self.track_running_stats:
             with torch.no_grad():
-                self.num_batches_tracked.add_(1)
-                m = (
-                    self.momentum
-                    if self.momentum is not None
-                    else 1 / float(self.num_batches_tracked)
-                )
+                m = self._running_average_factor()
                 unbiased = global_var * total / (total - 1)  # as nn.BatchNorm keeps it
                 self.running_mean.lerp_(global_mean.to(self.running_mean.dtype), m)
                 self.running_var.lerp_(unbiased.to(self.running_var.dtype), m)
@@ -152,6 +194,10 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
         if self.affine:
             y = y * self.weight.view(shape) + self.bias.view(shape)
         return y.to(x.dtype)
+
+
+# The batch norms convert_sync_batchnorm replaces (torch's public classes).
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
@@ -164,9 +210,7 @@ def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
     if any(p.is_cuda for p in module.parameters()):
         return nn.SyncBatchNorm.convert_sync_batchnorm(module)
     for name, child in module.named_children():
-        if isinstance(child, nn.modules.batchnorm._BatchNorm) and not isinstance(
-            child, (GlobalBatchNorm, nn.SyncBatchNorm)
-        ):
+        if isinstance(child, _BATCH_NORMS):  # (SyncBatchNorm and ours are not among them)
             glob = GlobalBatchNorm(
                 child.num_features, child.eps, child.momentum, child.affine,
                 child.track_running_stats,

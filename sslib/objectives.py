@@ -13,6 +13,21 @@ import torch.nn.functional as F
 from sslib import distributed
 
 
+def check_temperature(temperature) -> float:
+    """``temperature`` as a float, or a :class:`ValueError` if it is not a finite number > 0.
+
+    Every loss and module that divides similarities by a temperature checks it here, with one
+    message.
+    """
+    try:
+        t = float(temperature)
+    except (TypeError, ValueError):
+        t = math.nan
+    if not (math.isfinite(t) and t > 0):
+        raise ValueError(f"Illegal temperature {temperature!r}: it must be a finite number > 0.")
+    return t
+
+
 def nt_xent(
     z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, across_ranks: bool = True
 ) -> torch.Tensor:
@@ -47,12 +62,7 @@ def nt_xent(
         ValueError: on inputs that are not 2-D, do not match, have fewer than 2 pairs, or a
             temperature that is not a positive finite number.
     """
-    try:
-        t = float(temperature)
-    except (TypeError, ValueError):
-        t = float("nan")
-    if not (math.isfinite(t) and t > 0):
-        raise ValueError(f"Illegal temperature {temperature!r}: it must be a finite number > 0.")
+    check_temperature(temperature)
     if z1.ndim != 2 or z2.ndim != 2:
         raise ValueError(
             f"nt_xent needs 2-D embeddings (N, D), got shapes {tuple(z1.shape)} and "
@@ -143,8 +153,7 @@ def multiview_nt_xent(zs: list[torch.Tensor], temperature: float = 0.5) -> torch
     """
     if len(zs) < 2 or len({tuple(z.shape) for z in zs}) != 1:
         raise ValueError(f"need K >= 2 views of equal shape, got {[tuple(z.shape) for z in zs]}")
-    if not (math.isfinite(float(temperature)) and float(temperature) > 0):
-        raise ValueError(f"Illegal temperature {temperature!r}: it must be a finite number > 0.")
+    check_temperature(temperature)
     k, n = len(zs), zs[0].shape[0]
     z = F.normalize(torch.cat(zs), dim=1)  # (K N, D), row a N + i: view a of input i
     logits = z @ z.T / temperature  # (K N, K N)

@@ -11,8 +11,10 @@ introduction's section on training.
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import pickle
 import random
 import sys
 import time
@@ -106,11 +108,11 @@ def _average_across_processes(grads: list[torch.Tensor]) -> None:
     """
     for dtype in sorted({g.dtype for g in grads}, key=str):  # the same order on every process
         same = [g for g in grads if g.dtype == dtype]
-        flat = torch._utils._flatten_dense_tensors(same)
+        flat = torch.cat([g.reshape(-1) for g in same])  # one buffer, each tensor row-major
         dist.all_reduce(flat)  # a sum, then the mean: older gloo has no ReduceOp.AVG
         flat /= dist.get_world_size()
-        for g, synced in zip(same, torch._utils._unflatten_dense_tensors(flat, same), strict=True):
-            g.copy_(synced)
+        for g, synced in zip(same, flat.split([g.numel() for g in same]), strict=True):
+            g.copy_(synced.view(g.shape))
 
 
 class _LossModule(torch.nn.Module):
@@ -162,9 +164,12 @@ def _batch_index(n: int, batch_size: int, seed: int, step: int, rank: int, world
 
 
 def _rng_state() -> dict:
+    """The global generators' states as tensors and plain numbers (``weights_only`` loads it)."""
+    version, internal, gauss_next = random.getstate()
+    kind, key, pos, has_gauss, cached = np.random.get_state()
     state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": [version, list(internal), gauss_next],
+        "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, cached],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -173,23 +178,39 @@ def _rng_state() -> dict:
 
 
 def _set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+    """Inverse of :func:`_rng_state`, exact: the same draws follow."""
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    kind, key, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, key.cpu().numpy().astype(np.uint32), pos, has_gauss, cached))
+    # generator states are CPU byte tensors, wherever map_location put the checkpoint
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def save_atomic(obj, path: str | Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: never half-written."""
+def write_atomic(path: str | Path, content: bytes | str) -> None:
+    """Write ``content`` to a temporary file beside ``path``, then rename: never half-written.
+
+    A reader (or a run resumed after a crash) sees the old file or the new one, never part of
+    one; the temporary file is removed if writing fails. Every checkpoint and results record
+    in sslib is written through it. ``str`` is written as UTF-8.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process: no clashes
     try:
-        torch.save(obj, tmp)
+        tmp.write_bytes(content.encode() if isinstance(content, str) else content)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def save_atomic(obj, path: str | Path) -> None:
+    """``torch.save(obj)`` to ``path`` through :func:`sslib.train.write_atomic`."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def _make_optimizer(
@@ -365,7 +386,13 @@ def fit(
     history, start = History(), 0
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=dev, weights_only=False)
+        try:  # tensors and plain data only: loading runs no code from the file
+            state = torch.load(ckpt, map_location=dev, weights_only=True)
+        except pickle.UnpicklingError as err:
+            raise ValueError(
+                f"checkpoint {ckpt} holds more than tensors and plain data (an older sslib's "
+                "checkpoint, or not one of sslib's); pass resume=False to start over"
+            ) from err
         if state["steps"] != steps or state["batch_size"] != batch_size:
             raise ValueError(
                 f"checkpoint {ckpt} was made for steps={state['steps']}, batch_size="

@@ -18,8 +18,13 @@ def test_budget_rejects_unknown(monkeypatch):
         config.budget()
 
 
-def test_device_is_a_torch_device():
-    assert config.device().type in ("cpu", "cuda", "mps")
+@pytest.mark.parametrize(
+    "cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")]
+)
+def test_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert config.device() == torch.device(expected)
 
 
 def test_seed_everything_repeats_draws():

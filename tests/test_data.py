@@ -30,11 +30,14 @@ def test_mnist5k_split_is_fixed_and_balanced():
 
 
 def test_per_class_and_subset():
-    s = data.load("digits").per_class(5, seed=1)
+    from sslib.probe import per_class_index  # the one per-class sampler
+
+    digits = data.load("digits")
+    s = digits.subset(per_class_index(digits.labels, 5, seed=1))
     assert torch.bincount(s.labels).tolist() == [5] * 10
-    assert len(data.load("digits").subset(slice(0, 7))) == 7
+    assert len(digits.subset(slice(0, 7))) == 7
     with pytest.raises(ValueError, match="fewer than"):
-        data.load("digits").per_class(10_000)
+        per_class_index(digits.labels, 10_000)
 
 
 def test_unknown_name_and_split():

@@ -248,3 +248,46 @@ def test_global_batch_norm_gradients_on_two_processes(tmp_path):
     for r in ranks:
         torch.testing.assert_close(r["weight_grad"], bn.weight.grad)
         torch.testing.assert_close(r["running_var"], bn.running_var)
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (8, 3, 5), (8, 3, 4, 4), (8, 3, 2, 2, 2)])
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"momentum": None}, {"affine": False}, {"track_running_stats": False}],
+    ids=["default", "cumulative", "no-affine", "untracked"],
+)
+def test_global_batch_norm_on_one_process_is_torchs_batch_norm(shape, settings):
+    """Training steps then eval, bit for bit: outputs, gradients, running statistics."""
+    from sslib.distributed import GlobalBatchNorm
+
+    torch_bn = {2: torch.nn.BatchNorm1d, 3: torch.nn.BatchNorm1d, 4: torch.nn.BatchNorm2d,
+                5: torch.nn.BatchNorm3d}[len(shape)](3, **settings)  # fmt: skip
+    ours = GlobalBatchNorm(3, **settings)
+    assert ours.state_dict().keys() == torch_bn.state_dict().keys()
+    g = torch.Generator().manual_seed(0)
+    for step in range(3):
+        x = (2 + 3 * torch.randn(shape, generator=g)).requires_grad_()
+        y = [bn(x) for bn in (torch_bn, ours)]
+        assert torch.equal(y[0], y[1]), step
+        grads = [torch.autograd.grad((out * x).sum(), x)[0] for out in y]
+        assert torch.equal(grads[0], grads[1]), step
+    for a, b in zip(torch_bn.state_dict().values(), ours.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    x = torch.randn(shape, generator=g)
+    assert torch.equal(torch_bn.eval()(x), ours.eval()(x))
+    torch_bn.load_state_dict(ours.state_dict())  # state dicts load into one another
+
+
+def test_average_across_processes_keeps_shapes_and_layouts(monkeypatch):
+    """One flat all-reduce per dtype; each gradient gets back its own values (a fake sum of 2)."""
+    grads = [torch.randn(3, 4), torch.randn(5, dtype=torch.float64),
+             torch.randn(2, 3, 4, 4).contiguous(memory_format=torch.channels_last)]  # fmt: skip
+    before = [g.clone() for g in grads]
+    calls = []
+    monkeypatch.setattr(dist, "all_reduce", lambda t: (calls.append(t.dtype), t.mul_(2)))
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    train._average_across_processes(grads)
+    assert sorted(calls, key=str) == [torch.float32, torch.float64]
+    for g, b in zip(grads, before, strict=True):
+        assert torch.equal(g, b) and g.shape == b.shape
+    assert grads[2].is_contiguous(memory_format=torch.channels_last)

@@ -1,4 +1,5 @@
 import torch
+import torch.nn.functional as F
 
 from sslib import nets, train
 from sslib.methods.mlm import MLM
@@ -28,13 +29,37 @@ def test_padding_is_ignored():
     torch.testing.assert_close(m.embed(padded), m.embed(ids), atol=1e-5, rtol=1e-5)
 
 
+def _probabilities_of_every_answer(m, ids, mask, cross_entropy):
+    """``exp(-loss)`` at each hidden position with every id of the vocabulary as its answer.
+
+    Shape: ``(vocab_size, number of hidden positions)``. If the model sees only the visible
+    tokens, each column is one distribution q(. | visible) read at every id: it sums to 1.
+    """
+    answers = [ids.masked_fill(mask, v) for v in range(m.encoder.vocab_size)]
+    return torch.stack([(-cross_entropy(tokens, mask)).exp() for tokens in answers])
+
+
 def test_masked_cross_entropy_hides_the_tokens():
+    torch.manual_seed(0)
     m = _model().eval()
     ids = torch.randint(2, 12, (4, 16))
     mask = choose_mask(ids, 0.3)
-    other = torch.where(mask, torch.randint(2, 12, ids.shape), ids)  # change hidden tokens only
-    logits = [m.logits(x.masked_fill(mask, MASK))[mask] for x in (ids, other)]
-    torch.testing.assert_close(*logits)
+    probs = _probabilities_of_every_answer(m, ids, mask, m.masked_cross_entropy)
+    torch.testing.assert_close(probs.sum(0), torch.ones(int(mask.sum())))
+    # and it is the model's cross-entropy with [MASK] at the hidden positions
+    log_q = m.logits(ids.masked_fill(mask, MASK)).log_softmax(-1)[mask]
+    expected = -log_q.gather(1, ids[mask][:, None]).squeeze(1)
+    torch.testing.assert_close(m.masked_cross_entropy(ids, mask), expected)
+
+    # The check can fail: a version that lets the model see the tokens it must predict is
+    # refused (each answer is scored by a different distribution, so the columns do not sum
+    # to 1).
+    def leaky(tokens, mask):
+        return F.cross_entropy(m.logits(tokens)[mask], tokens[mask], reduction="none")
+
+    with torch.no_grad():
+        leaked = _probabilities_of_every_answer(m, ids, mask, leaky)
+    assert not torch.allclose(leaked.sum(0), torch.ones(int(mask.sum())), atol=1e-2)
 
 
 def test_learns_a_repeating_language():

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from sslib import nets
 from sslib.objectives import nt_xent
 
 
@@ -126,3 +127,25 @@ def test_reparameterize_moments_and_gradient():
     assert abs(z.mean().item() - 2.0) < 0.02 and abs(z.std().item() - 0.5) < 0.02
     z.sum().backward()
     assert mu.grad is not None and logvar.grad is not None
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, float("inf"), float("nan"), "warm", None])
+def test_every_temperature_is_checked_by_one_function(bad):
+    """The losses, SimCLR and DIM's dot critic refuse a bad temperature with one message."""
+    from sslib.methods import SimCLR
+    from sslib.methods.dim import DotProductCritic
+    from sslib.objectives import check_temperature, multiview_nt_xent
+
+    z = torch.randn(4, 3)
+    calls = [
+        lambda: check_temperature(bad),
+        lambda: nt_xent(z, z, temperature=bad),
+        lambda: multiview_nt_xent([z, z], temperature=bad),
+        lambda: SimCLR(nets.MLP(3, (4,), 4), temperature=bad),
+    ]
+    if bad is not None:  # None means "no temperature" to the critic
+        calls.append(lambda: DotProductCritic(4, 4, temperature=bad))
+    for call in calls:
+        with pytest.raises(ValueError, match="Illegal temperature"):
+            call()
+    assert check_temperature(0.1) == 0.1

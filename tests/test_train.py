@@ -1,5 +1,7 @@
 import math
+import random
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -42,6 +44,45 @@ def test_resume_continues_exactly(digits, tmp_path):
     assert resumed.step == full.step
     assert resumed["loss"].tolist() == full["loss"].tolist()  # bit-for-bit the same losses
     assert not list(tmp_path.glob(".*tmp"))  # atomic writes leave no temporary files
+
+
+class _NoisyEverywhere(Method):
+    """A loss that draws from Python's, NumPy's and torch's global generators each step."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.layer = nn.Linear(3, 1)
+
+    def loss(self, x):
+        noise = random.gauss(0, 1) + float(np.random.standard_normal()) + torch.randn(())
+        return (self.layer(x).squeeze(1) - noise).pow(2).mean(), {}
+
+
+def test_checkpoint_is_plain_data_and_every_generator_resumes_exactly(tmp_path):
+    x = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    kw = dict(steps=12, batch_size=16, lr=1e-2, log_every=1, progress=False)
+
+    def run(**more):
+        random.seed(1)
+        np.random.seed(1)
+        return train.fit(_NoisyEverywhere(), x, **kw, **more)
+
+    full = run()
+    ckpt = tmp_path / "run.pt"
+    run(checkpoint=ckpt, stop_at=5)
+    state = torch.load(ckpt, weights_only=True)  # no arbitrary objects to unpickle
+    assert state["step"] == 5 and set(state["rng"]) >= {"python", "numpy", "torch"}
+    random.seed(2)  # the resumed process starts from other generator states
+    np.random.seed(2)
+    torch.manual_seed(2)
+    resumed = train.fit(_NoisyEverywhere(), x, checkpoint=ckpt, **kw)
+    assert resumed["loss"].tolist() == full["loss"].tolist()  # bit for bit
+    # a checkpoint with arbitrary objects (an older sslib pickled NumPy's state) is refused
+    state["rng"]["numpy"] = np.random.get_state()
+    torch.save(state, ckpt)
+    with pytest.raises(ValueError, match="resume=False"):
+        train.fit(_NoisyEverywhere(), x, checkpoint=ckpt, **kw)
 
 
 def test_resume_refuses_other_settings(digits, tmp_path):
@@ -282,3 +323,51 @@ def test_adamw_uses_foreach_kernels_that_change_no_number():
     assert torch.equal(fast, loop)  # the same numbers, bit for bit
     fused, _ = trained({"fused": True})  # a caller's choice wins over the default
     assert all(group["fused"] and not group["foreach"] for group in fused.param_groups)
+
+
+def test_write_atomic_replaces_whole_files_and_cleans_up(tmp_path, monkeypatch):
+    path = tmp_path / "sub" / "record.json"
+    train.write_atomic(path, '{"a": 1}\n')
+    train.write_atomic(path, b'{"a": 2}\n')  # bytes too; the old file replaced whole
+    assert path.read_text() == '{"a": 2}\n'
+    train.save_atomic({"w": torch.arange(3)}, tmp_path / "c.pt")
+    assert torch.equal(torch.load(tmp_path / "c.pt", weights_only=True)["w"], torch.arange(3))
+
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(train.os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        train.write_atomic(path, "half")
+    assert path.read_text() == '{"a": 2}\n'  # the old record is intact
+    assert sorted(p.name for p in path.parent.iterdir()) == ["record.json"]  # no temporary
+
+
+class _CountsSteps(Method):
+    """Records each after_step call and whether the optimizer had already stepped."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.calls, self.seen_in_loss = [], None
+
+    def loss(self, batch):
+        self.seen_in_loss = self.w.detach().clone()
+        return (self.w - batch.mean()).pow(2).sum(), {}
+
+    def after_step(self, step, total_steps):
+        moved = not torch.equal(self.w.detach(), self.seen_in_loss)
+        self.calls.append((step, total_steps, moved))
+
+
+def test_fit_calls_after_step_once_per_step_after_the_update(tmp_path):
+    x = torch.ones(32, 1)
+    m = _CountsSteps()
+    train.fit(m, x, steps=7, batch_size=8, lr=0.1, progress=False)
+    assert m.calls == [(s, 7, True) for s in range(1, 8)]  # after the optimizer's step
+    # across an interrupted and resumed run: each step once, none repeated
+    ckpt = tmp_path / "run.pt"
+    first, second = _CountsSteps(), _CountsSteps()
+    train.fit(first, x, steps=7, batch_size=8, lr=0.1, checkpoint=ckpt, stop_at=3, progress=False)
+    train.fit(second, x, steps=7, batch_size=8, lr=0.1, checkpoint=ckpt, progress=False)
+    assert [c[0] for c in first.calls + second.calls] == list(range(1, 8))

@@ -30,6 +30,7 @@ from sslib import bounds
 from sslib.data import to_float
 from sslib.methods.base import Method
 from sslib.nets import MLP
+from sslib.objectives import check_temperature
 
 ESTIMATORS = ("dv", "jsd", "infonce")
 PRIORS = ("uniform", "gaussian")
@@ -172,8 +173,8 @@ class DotProductCritic(nn.Module):
         temperature: float | None = None,
     ):
         super().__init__()
-        if temperature is not None and temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if temperature is not None:
+            check_temperature(temperature)
         self.local_net = _Conv1x1Net(local_channels, embed_dim)
         self.code_net = _Conv1x1Net(code_dim, embed_dim)
         self.temperature = temperature

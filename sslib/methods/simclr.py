@@ -19,7 +19,13 @@ from sslib.bounds import infonce
 from sslib.data import to_float
 from sslib.methods.base import Method
 from sslib.nets import ProjectionHead
-from sslib.objectives import alignment, multiview_nt_xent, nt_xent, uniformity
+from sslib.objectives import (
+    alignment,
+    check_temperature,
+    multiview_nt_xent,
+    nt_xent,
+    uniformity,
+)
 
 
 class SimCLR(Method):
@@ -73,10 +79,7 @@ class SimCLR(Method):
             raise ValueError(
                 f"num_views must be >= 2 (a positive needs a second view), got {num_views}"
             )
-        if not (math.isfinite(temperature) and temperature > 0):
-            raise ValueError(
-                f"Illegal temperature {temperature!r}: it must be a finite number > 0."
-            )
+        check_temperature(temperature)
         self.encoder = encoder
         self.head = ProjectionHead(encoder.out_dim, hidden_dim, proj_dim, num_layers)
         self.views = views
