@@ -294,7 +294,9 @@ def fit(
             and ``after_step``). It is moved to ``device`` and trained in place.
         data: an :class:`~sslib.data.ImageSet` (batches are ``(images, labels)``), a tensor or
             tuple of tensors (batches index them alike), or a stream
-            ``data(step, batch_size, generator) -> batch`` for generated data.
+            ``data(step, batch_size, generator) -> batch`` for generated data. Every batch
+            reaches ``method.loss`` as a tuple of tensors; a lone tensor as ``(tensor,)``
+            (:mod:`sslib.methods.base`).
         steps: number of optimizer steps (give this or ``epochs``).
         epochs: passes over finite data, converted to ``steps`` (drops the last partial batch).
         batch_size: the global batch size (split evenly across processes under ``torchrun``).
@@ -486,12 +488,12 @@ def fit(
     for step in range(start + 1, end + 1):  # steps count from 1
         if stream:
             batch = data(step, batch_size // world, _step_generator(seed + rank, step))
+            batch = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
         else:
             index = _batch_index(n, batch_size, seed, step - 1, rank, world).to(dev)
             batch = tuple(t[index] for t in tensors)
             if channels_last:
                 batch = tuple(_channels_last(t) for t in batch)
-            batch = batch[0] if len(batch) == 1 else batch
         scale = warmup_cosine(step - 1, steps, warmup_steps, final_lr)
         for p, opt in optimizers.items():
             for group in opt.param_groups:

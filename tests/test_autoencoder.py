@@ -89,15 +89,15 @@ def test_corruption_matches_a_literal_version_with_the_same_draws():
 def test_denoising_loss_compares_with_the_clean_input():
     torch.manual_seed(0)
     method = Autoencoder(nets.MLP(784, [], 4), mask=0.5)
-    loss_a, _ = method.loss(IMAGES)
-    loss_b, _ = method.loss(IMAGES)
+    loss_a, _ = method.loss((IMAGES,))
+    loss_b, _ = method.loss((IMAGES,))
     assert loss_a != loss_b  # fresh corruption each call
 
 
 def test_bce_loss_is_the_cross_entropy_of_the_logits_with_the_clean_grey_levels():
     torch.manual_seed(0)
     method = Autoencoder(nets.MLP(784, [16], 4), reconstruction="bce")
-    loss, metrics = method.loss(IMAGES)
+    loss, metrics = method.loss((IMAGES,))
     x = IMAGES.float() / 255
     logits = method.decoder(method.encode(x)).view_as(x)
     p = torch.sigmoid(logits)

@@ -82,7 +82,7 @@ def test_local_loss_averages_over_locations(name):
     torch.testing.assert_close(method.mutual_information(scores), torch.stack(per_location).mean())
     # the loss of a batch is minus that average, over the 7 x 7 locations of its feature map
     x = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
-    loss, metrics = method.loss(x)
+    loss, metrics = method.loss((x,))
     torch.testing.assert_close(loss, -metrics["mi_local"])
 
 
@@ -109,14 +109,14 @@ def test_num_negatives_blocks_and_infonce_ceiling():
     f = method.encoder.feature_map(x.float() / 255)
     scores = method.local_critic(f, method.code_head(f), method._block())
     assert scores.shape == (4, 49, 4, 4)  # 4 blocks of 1 positive + 3 negatives
-    _, metrics = method.loss(x)
+    _, metrics = method.loss((x,))
     assert metrics["mi_local"] <= math.log(4) + 1e-6
 
 
 def test_global_and_local_together():
     method = _tiny(alpha=0.5, beta=1.0)
     x = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
-    loss, metrics = method.loss(x)
+    loss, metrics = method.loss((x,))
     torch.testing.assert_close(loss, -0.5 * metrics["mi_global"] - metrics["mi_local"])
     assert method.embed(x).shape == (8, 6)
     reps = method.representations(x)
@@ -234,7 +234,7 @@ def test_all_locations_infonce_ceiling_and_method():
     f = method.encoder.feature_map(x.float() / 255)
     scores = method.local_critic(f, method.code_head(f), method._block())
     assert scores.shape == (4, 49, 2, 2) and scores.abs().max() <= 10 + 1e-4  # cosine / 0.1
-    loss, metrics = method.loss(x)
+    loss, metrics = method.loss((x,))
     torch.testing.assert_close(loss, -metrics["mi_local"])
     torch.testing.assert_close(metrics["mi_local"], all_locations_bound("dv", scores).mean())
 
@@ -268,5 +268,5 @@ def test_quick_recipe_builds_the_chapters_dim():
                           **recipe.method_kwargs)  # fmt: skip
     assert method.estimator == "infonce" and method.negatives == "all_locations"
     assert method.local_critic.temperature == 0.1 and method.dv is None
-    loss, metrics = method.loss(torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8))
+    loss, metrics = method.loss((torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8),))
     assert math.isfinite(loss.item()) and metrics["mi_local"] <= math.log(3 * 49 + 1)

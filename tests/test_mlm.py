@@ -14,7 +14,7 @@ def test_loss_and_embed_shapes():
     m = _model()
     ids = torch.randint(2, 12, (8, 16))
     ids[0, -4:] = PAD
-    loss, metrics = m.loss(ids)
+    loss, metrics = m.loss((ids,))
     assert loss.ndim == 0 and torch.isfinite(loss) and 0 <= metrics["accuracy"] <= 1
     assert m.embed(ids).shape == (8, 32)
     mask = choose_mask(ids, 0.5)

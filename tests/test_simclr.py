@@ -119,7 +119,7 @@ def test_embed_before_and_after_the_projection():
 def test_default_views_follow_the_channel_count(channels, expected):
     method = _method() if channels == 1 else SimCLR(nets.SmallCNN(3, width=4), hidden_dim=8)
     images = (torch.rand(8, channels, 12, 12) * 255).to(torch.uint8)
-    method.loss(images)
+    method.loss((images,))
     assert type(method.views) is expected
 
 

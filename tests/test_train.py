@@ -129,8 +129,9 @@ class _TwoPlayers(Method):
         }
 
     def loss(self, batch):
-        fake = self.generator(batch)
-        real = batch + 3.0
+        (x,) = batch
+        fake = self.generator(x)
+        real = x + 3.0
         d_loss = (
             F.softplus(-self.discriminator(real)).mean()
             + F.softplus(self.discriminator(fake.detach())).mean()
@@ -223,7 +224,7 @@ def test_epochs_cover_the_data_once_per_epoch():
             self.w = nn.Parameter(torch.zeros(1))
 
         def loss(self, batch):
-            seen.extend(batch.tolist())
+            seen.extend(batch[0].tolist())
             return self.w.sum() * 0, {}
 
     train.fit(Record(), torch.arange(n), epochs=2, batch_size=bs, progress=False)
@@ -299,7 +300,8 @@ class _Linear(torch.nn.Module):
         super().__init__()
         self.layer = torch.nn.Linear(3, 2)
 
-    def loss(self, x):
+    def loss(self, batch):
+        (x,) = batch
         return self.layer(x).pow(2).mean(), {}
 
 

@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.nets import MLP, MLPDecoder
 
 
@@ -61,11 +61,11 @@ class AdversarialAutoencoder(Method):
         return {"autoencoder": autoencoder, "discriminator": list(self.discriminator.parameters())}
 
     def loss(self, batch) -> tuple[dict[str, torch.Tensor], dict]:
-        """The two players' losses on ``images`` or ``(images, labels)``.
+        """The two players' losses on ``(images,)`` or ``(images, labels)``.
 
         Logs the reconstruction MSE and the discriminator's accuracy.
         """
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        images = inputs_of(batch)
         x = to_float(images)
         h = self.encoder(x)  # (B, D)
         mse = F.mse_loss(torch.sigmoid(self.decoder(h)).view_as(x), x)

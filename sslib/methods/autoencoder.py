@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.nets import ConvDecoder, MLPDecoder, UNet
 
 RECONSTRUCTIONS = ("mse", "bce")
@@ -154,11 +154,11 @@ class Autoencoder(Method):
         return self.decode(self.encode(x)).view_as(x)
 
     def loss(self, batch) -> tuple[torch.Tensor, dict]:
-        """Reconstruction error per pixel of ``images`` or ``(images, _)`` from their corruption.
+        """Reconstruction error per pixel of a batch ``(images, ...)`` from their corruption.
 
         Logs ``mse`` (per pixel, on [0, 1] images) and, for ``"bce"``, ``bce`` (nats per pixel).
         """
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        images = inputs_of(batch)
         x = to_float(images)
         out = self.decoder(self.encode(corrupt(x, self.mask, self.noise_std))).view_as(x)
         if self.reconstruction == "bce":
@@ -200,8 +200,8 @@ class SkipAutoencoder(Method):
         return self.unet.decode(code_scale * h, features)
 
     def loss(self, batch) -> tuple[torch.Tensor, dict]:
-        """Mean squared error per pixel, on ``images`` or ``(images, labels)``."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        """Mean squared error per pixel, on ``(images,)`` or ``(images, labels)``."""
+        images = inputs_of(batch)
         x = to_float(images)
         mse = F.mse_loss(self.reconstruct(x), x)
         return mse, {"mse": mse.detach()}

@@ -2,7 +2,11 @@
 
 A method is an ``nn.Module`` with
 
-* ``loss(batch) -> (loss, metrics)``: ``loss`` is a scalar tensor, or a dict of scalar
+* ``loss(batch) -> (loss, metrics)``, where ``batch`` is a tuple of tensors with the same
+  rows: ``(inputs,)`` or ``(inputs, labels)`` (:func:`sslib.train.fit` hands over an
+  :class:`~sslib.data.ImageSet`'s ``(images, labels)``, a tuple of tensors as given, and a
+  lone tensor, or a stream's lone tensor, as ``(tensor,)``; :func:`inputs_of` reads the
+  inputs). ``loss`` is a scalar tensor, or a dict of scalar
   tensors keyed by *player* for methods with several optimizers (an adversarial prior's
   discriminator, say); ``metrics`` maps names to numbers or 0-d tensors for the history;
 * ``embed(x) -> h``: the frozen representation that probes evaluate;
@@ -18,6 +22,16 @@ import torch
 import torch.nn as nn
 
 
+def inputs_of(batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The inputs of a batch, its first tensor; a clear error for anything but a tuple."""
+    if not isinstance(batch, (tuple, list)) or not batch or not torch.is_tensor(batch[0]):
+        raise TypeError(
+            "a batch is a tuple of tensors, (inputs,) or (inputs, labels); got "
+            f"{type(batch).__name__}. Wrap a lone tensor x as (x,)"
+        )
+    return batch[0]
+
+
 class Method(nn.Module):
     """Base class of the methods in :mod:`sslib.methods` (see the module docstring)."""
 
@@ -25,8 +39,10 @@ class Method(nn.Module):
     #: ``sync_batchnorm``); the command line follows it unless told otherwise.
     global_batch_norm: bool = False
 
-    def loss(self, batch) -> tuple[torch.Tensor | dict[str, torch.Tensor], dict]:
-        """The training loss of one batch and the metrics to log."""
+    def loss(
+        self, batch: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor | dict[str, torch.Tensor], dict]:
+        """The training loss of one batch ``(inputs,)`` or ``(inputs, labels)``, and metrics."""
         raise NotImplementedError(f"{type(self).__name__} must define loss(batch)")
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from sslib import bounds
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.nets import MLP
 from sslib.objectives import check_temperature
 
@@ -477,14 +477,15 @@ class DeepInfoMax(Method):
         """Minus the weighted MI estimates (and the prior-matching losses) of a batch.
 
         Args:
-            batch: images ``(B, C, H, W)`` or ``(images, labels)``; labels are ignored.
+            batch: ``(images,)`` or ``(images, labels)``, images ``(B, C, H, W)``; labels are
+                ignored.
 
         Returns:
             ``(loss, metrics)``; ``loss`` is a tensor, or a dict with ``"encoder"`` and
             ``"discriminator"`` when ``gamma > 0``. Metrics: ``mi_local``, ``mi_global`` (nats)
             and the discriminator's accuracy ``d_accuracy``.
         """
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        images = inputs_of(batch)
         f = self.encoder.feature_map(to_float(images))  # (B, C, M, M)
         y = self.code_head(f)  # (B, K)
         total, metrics = f.new_zeros(()), {}
@@ -533,7 +534,7 @@ class _ShuffleDiscriminator(Method):
         self.net = MLP(code_dim, [hidden, hidden], 1)
 
     def loss(self, batch):
-        codes = batch
+        codes = inputs_of(batch)
         real, fake = self.net(codes), self.net(shuffle_dimensions(codes))
         return F.softplus(-real).mean() + F.softplus(fake).mean(), {}
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.nets import TransformerBlock, patchify, sincos_positions_2d, unpatchify
 
 
@@ -121,7 +121,7 @@ class MAE(Method):
 
     def loss(self, batch):
         """Mean squared error per pixel on the hidden patches of ``(images, ...)``."""
-        images = batch if isinstance(batch, torch.Tensor) else batch[0]
+        images = inputs_of(batch)
         x = to_float(images)
         if self.views is not None:
             x = self.views(x)

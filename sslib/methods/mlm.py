@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.sequences import MASK, PAD, bert_corrupt, choose_mask
 
 
@@ -61,7 +61,7 @@ class MLM(Method):
 
     def loss(self, batch):
         """Masked cross-entropy of a batch of ids ``(B, T)`` (or ``(ids, ...)``), in nats/token."""
-        tokens = batch if isinstance(batch, torch.Tensor) else batch[0]
+        tokens = inputs_of(batch)
         tokens = tokens.to(self.head.weight.device)  # generated streams may come from the CPU
         rate = self.rate
         if self.rate_range is not None:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from sslib.augment import AffineViews, Views
 from sslib.bounds import infonce
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.nets import ProjectionHead
 from sslib.objectives import (
     alignment,
@@ -99,9 +99,10 @@ class SimCLR(Method):
     def loss(self, batch):
         """NT-Xent of ``num_views`` random views of a batch of images, in nats.
 
-        ``batch`` is images ``(N, C, H, W)`` or a tuple ``(images, labels)`` (labels unused).
+        ``batch`` is ``(images,)`` or ``(images, labels)``, images ``(N, C, H, W)`` (labels
+        unused).
         """
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        images = inputs_of(batch)
         x = to_float(images)
         views = torch.cat([self._augment(x) for _ in range(self.num_views)])  # (K N, C, H, W)
         zs = self.project(views).float().chunk(self.num_views)  # K x (N, proj_dim)

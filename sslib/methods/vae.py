@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.nets import MLPDecoder
 from sslib.objectives import gaussian_kl, reparameterize
 
@@ -85,8 +85,8 @@ class VAE(Method):
         return bernoulli_nll(logits, x), gaussian_kl(mu, logvar)
 
     def loss(self, batch) -> tuple[torch.Tensor, dict]:
-        """``mean(D + beta R)`` on ``images`` or ``(images, labels)``; logs D, R and the ELBO."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        """``mean(D + beta R)`` on ``(images,)`` or ``(images, labels)``; logs D, R and the ELBO."""
+        images = inputs_of(batch)
         distortion, rate = self.terms(images)
         d, r = distortion.mean(), rate.mean()
         metrics = {"distortion": d.detach(), "rate": r.detach(), "elbo": -(d + r).detach()}

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 
 # NTSC YIQ: rows give Y (luma), I and Q (chroma) from RGB in [0, 1].
 RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
@@ -92,7 +92,7 @@ class Colorization(Method):
 
     def loss(self, batch):
         """Cross-entropy of the chroma class per location, in nats; logs accuracy."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        images = inputs_of(batch)
         logits, targets = self.logits_and_targets(images)
         loss = F.cross_entropy(logits, targets)
         accuracy = (logits.argmax(dim=1) == targets).float().mean()

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 
 
 def moving_digits(
@@ -104,7 +104,7 @@ class NextFramePrediction(Method):
 
     def loss(self, batch):
         """Binary cross-entropy per pixel, in nats; logs the mean squared error."""
-        videos = batch[0] if isinstance(batch, (tuple, list)) else batch
+        videos = inputs_of(batch)
         context, target = self.split(videos)
         logits = self.predict(context)
         loss = F.binary_cross_entropy_with_logits(logits, target)

@@ -13,14 +13,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.nets import MLP
 
 
 class PairClassifier(Method):
     """Classify the relation between two inputs from their two embeddings.
 
-    Subclasses define :meth:`pairs`, which turns a training batch into ``(x1, x2, labels)``.
+    Subclasses define :meth:`pairs`, which turns a batch of inputs into ``(x1, x2, labels)``.
 
     Args:
         encoder: maps ``(B, C, H, W)`` to ``(B, encoder.out_dim)``; shared by both inputs.
@@ -34,9 +34,9 @@ class PairClassifier(Method):
         self.num_classes = num_classes
         self.head = MLP(2 * encoder.out_dim, [hidden], num_classes, norm="batch")
 
-    def pairs(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def pairs(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(x1, x2, labels)`` of float inputs ``(B, C, H, W)`` and relations ``(B,)``."""
-        raise NotImplementedError(f"{type(self).__name__} must define pairs(batch)")
+        raise NotImplementedError(f"{type(self).__name__} must define pairs(inputs)")
 
     def logits(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         """Relation logits, ``(B, C, H, W), (B, C, H, W) -> (B, num_classes)``."""
@@ -46,19 +46,19 @@ class PairClassifier(Method):
 
     def loss(self, batch):
         """Cross-entropy of the relation, in nats; logs accuracy."""
-        x1, x2, labels = self.pairs(batch)
+        x1, x2, labels = self.pairs(inputs_of(batch))
         logits = self.logits(x1, x2)
         loss = F.cross_entropy(logits, labels)
         accuracy = (logits.argmax(dim=1) == labels).float().mean()
         return loss, {"accuracy": accuracy}
 
     @torch.no_grad()
-    def accuracy(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-pair correctness on a batch, in eval mode: ``(correct (B,) bool, labels (B,))``."""
+    def accuracy(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-pair correctness on inputs, in eval mode: ``(correct (B,) bool, labels (B,))``."""
         was_training = self.training
         self.eval()
         device = next(self.parameters()).device
-        x1, x2, labels = (t.to(device) for t in self.pairs(batch))
+        x1, x2, labels = (t.to(device) for t in self.pairs(inputs))
         correct = self.logits(x1, x2).argmax(dim=1) == labels
         self.train(was_training)
         return correct, labels

@@ -90,7 +90,6 @@ class RelativePosition(PairClassifier):
         super().__init__(encoder, len(NEIGHBOURS), hidden)
         self.patch, self.gap, self.jitter = patch, gap, jitter
 
-    def pairs(self, batch):
+    def pairs(self, images):
         """Centre patches, neighbours and position labels of a batch of images."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
         return patch_pair(to_float(images), self.patch, self.gap, self.jitter)

@@ -80,8 +80,7 @@ class RelativeRotation3D(PairClassifier):
     def __init__(self, encoder: nn.Module, turns: int = 4, hidden: int = 128):
         super().__init__(encoder, turns, hidden)
 
-    def pairs(self, batch):
+    def pairs(self, views):
         """Two float views of each object and the turns between them."""
-        views = batch[0] if isinstance(batch, (tuple, list)) else batch
         x1, x2, labels = turn_pair(views)
         return to_float(x1), to_float(x2), labels

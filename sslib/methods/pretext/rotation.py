@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sslib.data import to_float
-from sslib.methods.base import Method
+from sslib.methods.base import Method, inputs_of
 from sslib.nets import MLP
 
 NUM_ROTATIONS = 4
@@ -63,7 +63,7 @@ class RotationPrediction(Method):
 
     def loss(self, batch):
         """Cross-entropy of the four-way rotation label, in nats; logs accuracy."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        images = inputs_of(batch)
         x = to_float(images)
         if self.views is not None:
             x = self.views(x)
