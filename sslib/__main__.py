@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from sslib import config, data, distributed
+from sslib.checkpoint import save_json
 
 
 class _Parser(argparse.ArgumentParser):
@@ -400,16 +401,9 @@ def _train(args) -> int:
         "probe": scores,
         "warnings": warnings,
     }
-    save_json_atomic(record, _results_dir(args) / f"{run}.json")
+    save_json(record, _results_dir(args) / f"{run}.json")
     print(json.dumps(record, indent=2))
     return 0
-
-
-def save_json_atomic(record: dict, path: Path) -> None:
-    """Write ``record`` as indented JSON through :func:`sslib.train.write_atomic`."""
-    from sslib.train import write_atomic  # (train loads every method: only when writing)
-
-    write_atomic(path, json.dumps(record, indent=2) + "\n")
 
 
 def _bench(args) -> int:
@@ -426,7 +420,7 @@ def _bench(args) -> int:
                   load_average_before=load_before)  # fmt: skip
     print(bench.report(record))
     if args.json:
-        save_json_atomic(record, Path(args.json))
+        save_json(record, Path(args.json))
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Every set comes back as an :class:`ImageSet`: ``uint8`` images of shape ``(N, C, H, W)`` and
 ``int64`` labels, small enough to move to the GPU whole and index there (no DataLoader, no
-per-image Python). Explained in the introduction's section on data.
+per-image Python); :class:`sslib.train.Batches` draws each step's batch from them. Explained
+in chapter 1, *The training loop*.
 
 Offline sets (the quick budget reads only these):
 

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from sslib import augment, config, data, probe, train
+from sslib.checkpoint import save_json
 from sslib.methods.supervised import Supervised
 
 
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     """Train the method with its quick recipe, run the sweep, write the record; 2 on bad input."""
     from pathlib import Path
 
-    from sslib.__main__ import _commit, _encoder, build_method, hardware, save_json_atomic
+    from sslib.__main__ import _commit, _encoder, build_method, hardware
     from sslib.recipes import recipe
 
     args = _parser().parse_args(argv)
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "test_examples": len(test_set),
         "per_class": per_class,
     }  # fmt: skip
-    save_json_atomic(record, Path(args.json))
+    save_json(record, Path(args.json))
     return 0
 
 

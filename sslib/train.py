@@ -5,17 +5,16 @@ stream, with AdamW, SGD or LARS, a warm-up + cosine schedule, bf16 autocast on C
 ``torch.compile``, gradient averaging across processes under ``torchrun``, tqdm progress, a
 metric history returned as data, and atomic checkpoints that resume exactly (the resumed run
 computes the same losses as an uninterrupted one). Methods with several players (an encoder and
-a discriminator) get one optimizer each, all stepped in the same loop. Explained in the
-introduction's section on training.
+a discriminator) get one optimizer each, all stepped in the same loop. The pieces:
+:class:`Batches` (the batch of each step), :func:`train_step` (one optimizer step of every
+player), :mod:`sslib.checkpoint` (save and exact resume), ``_average_across_processes`` and
+the metric sums between history rows. Explained in chapter 1, *The training loop*.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import pickle
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+import sslib.checkpoint as ckpt
 from sslib.config import device as default_device
 from sslib.data import ImageSet
 from sslib.distributed import convert_sync_batchnorm
@@ -163,56 +163,6 @@ def _batch_index(n: int, batch_size: int, seed: int, step: int, rank: int, world
     return index[rank * share : (rank + 1) * share]
 
 
-def _rng_state() -> dict:
-    """The global generators' states as tensors and plain numbers (``weights_only`` loads it)."""
-    version, internal, gauss_next = random.getstate()
-    kind, key, pos, has_gauss, cached = np.random.get_state()
-    state = {
-        "python": [version, list(internal), gauss_next],
-        "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, cached],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    """Inverse of :func:`_rng_state`, exact: the same draws follow."""
-    version, internal, gauss_next = state["python"]
-    random.setstate((version, tuple(internal), gauss_next))
-    kind, key, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, key.cpu().numpy().astype(np.uint32), pos, has_gauss, cached))
-    # generator states are CPU byte tensors, wherever map_location put the checkpoint
-    torch.set_rng_state(state["torch"].cpu())
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-
-
-def write_atomic(path: str | Path, content: bytes | str) -> None:
-    """Write ``content`` to a temporary file beside ``path``, then rename: never half-written.
-
-    A reader (or a run resumed after a crash) sees the old file or the new one, never part of
-    one; the temporary file is removed if writing fails. Every checkpoint and results record
-    in sslib is written through it. ``str`` is written as UTF-8.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process: no clashes
-    try:
-        tmp.write_bytes(content.encode() if isinstance(content, str) else content)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def save_atomic(obj, path: str | Path) -> None:
-    """``torch.save(obj)`` to ``path`` through :func:`sslib.train.write_atomic`."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    write_atomic(path, buffer.getvalue())
-
-
 def _make_optimizer(
     name: str, params, lr: float, weight_decay: float, options: dict, exclude: bool
 ):
@@ -253,6 +203,178 @@ def _per_player(value, players: list[str], what: str) -> dict:
             raise ValueError(f"{what} has no entry for players {sorted(missing)}")
         return value
     return {p: value for p in players}
+
+
+class Batches:
+    """The batch of every step, as a tuple of tensors, the same on every run and resume.
+
+    Finite data (an :class:`~sslib.data.ImageSet`, a tensor, a tuple of equally long tensors)
+    is shuffled once per epoch by a generator seeded from ``(seed, epoch)``; a stream
+    ``data(step, batch_size, generator) -> batch`` is called with a generator seeded from
+    ``(seed + rank, step)``. Step ``s``'s batch is a function of ``s``, so a resumed run sees
+    the batches an uninterrupted one would, with no sampler state to checkpoint. Under
+    ``torchrun`` each of the ``world`` processes takes its ``rank``'s share of the global batch.
+    """
+
+    def __init__(
+        self, data, batch_size: int, *, seed: int = 0, device="cpu",
+        channels_last: bool = False, rank: int = 0, world: int = 1,
+    ):  # fmt: skip
+        if batch_size % world:
+            raise ValueError(f"batch_size={batch_size} must be divisible by the {world} processes")
+        self.data, self.batch_size, self.seed, self.device = data, batch_size, seed, device
+        self.channels_last, self.rank, self.world = channels_last, rank, world
+        self.stream = callable(data) and not isinstance(data, torch.Tensor)
+        if not self.stream:
+            self.tensors = _as_tensors(data, device)
+            self.n = len(self.tensors[0])
+            if batch_size > self.n:
+                raise ValueError(f"batch_size={batch_size} exceeds the {self.n} examples in data")
+
+    def count_steps(self, steps: int | None, epochs: float | None) -> int:
+        """``steps``, or ``epochs`` passes over finite data (the last partial batch dropped)."""
+        if (steps is None) == (epochs is None):
+            raise ValueError("give exactly one of steps= or epochs=")
+        if steps is None:
+            if self.stream:
+                raise ValueError("epochs= needs finite data; give steps= for a stream")
+            steps = max(1, int(epochs * (self.n // self.batch_size)))
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        return steps
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, ...]:
+        """This process's batch at ``step`` (counted from 1)."""
+        if self.stream:
+            generator = _step_generator(self.seed + self.rank, step)
+            batch = self.data(step, self.batch_size // self.world, generator)
+            return tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+        index = _batch_index(self.n, self.batch_size, self.seed, step - 1, self.rank, self.world)
+        batch = tuple(t[index.to(self.device)] for t in self.tensors)
+        return tuple(_channels_last(t) for t in batch) if self.channels_last else batch
+
+
+def train_step(
+    loss_fn, batch, players: dict, optimizers: dict, *, autocast=nullcontext,
+    ddp: bool = False, world: int = 1, grad_clip: float | None = None,
+) -> tuple[dict[str, torch.Tensor], dict]:  # fmt: skip
+    """One optimizer step of every player: each loss moves only its own player's parameters.
+
+    Args:
+        loss_fn: ``batch -> (loss, metrics)``: ``method.loss``, or its DistributedDataParallel
+            or compiled wrapper. ``loss`` is a scalar, or a dict with one per player.
+        batch: this step's tuple of tensors.
+        players: name -> the parameters that name's loss updates (``Method.players()``).
+        optimizers: name -> the optimizer of that player's parameters.
+        autocast: a context factory for the forward pass (bf16 autocast on CUDA).
+        ddp: ``loss_fn`` is DistributedDataParallel's, which averages the gradients across
+            processes during the backward pass (one player only).
+        world: the number of processes; without DDP their gradients are averaged here.
+        grad_clip: clip each player's gradient norm to this value.
+
+    Returns:
+        ``(losses, metrics)``: player name -> its loss, and the method's metrics.
+    """
+    names = list(players)
+    with autocast():
+        loss, metrics = loss_fn(batch)
+    losses = loss if isinstance(loss, dict) else {names[0]: loss}
+    if set(losses) != set(names):
+        raise ValueError(f"loss() returned losses for {sorted(losses)}, players are {names}")
+    for opt in optimizers.values():
+        opt.zero_grad(set_to_none=True)
+    if ddp:  # one player; DDP averages the gradients while the backward pass runs
+        losses[names[0]].backward()
+    for i, p in enumerate([] if ddp else names):
+        # Each loss updates only its own player's parameters (an encoder's loss leaves the
+        # discriminator alone); the graph is kept until the last backward.
+        losses[p].backward(inputs=players[p], retain_graph=i < len(names) - 1)
+    for p, opt in optimizers.items():
+        if world > 1 and not ddp:  # the mean gradient: the global batch's gradient
+            _average_across_processes([q.grad for q in players[p] if q.grad is not None])
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(players[p], grad_clip)
+        opt.step()
+    return losses, metrics
+
+
+class _Meter:
+    """Sums of the logged numbers between history rows, and the first non-finite loss.
+
+    Both stay on the device until a row is logged, so a GPU run does not wait for each step's
+    numbers (on a CPU the check costs nothing and runs every step).
+    """
+
+    def __init__(self, device):
+        self.device, self.sums, self.count = device, {}, 0
+        self.first_bad = torch.tensor([-1.0, 0.0], device=device)  # (step, value); -1: none
+
+    def add(self, step: int, losses: dict, metrics: dict) -> None:
+        total = sum(loss.detach().float() for loss in losses.values())
+        bad = ~torch.isfinite(total) & (self.first_bad[0] < 0)
+        self.first_bad = torch.where(bad, torch.stack([total.new_tensor(step), total]),
+                                     self.first_bad)  # fmt: skip
+        row = {"loss": total} if len(losses) == 1 else {f"loss/{p}": v for p, v in losses.items()}
+        for k, v in {**row, **metrics}.items():
+            v = v.detach().float() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+            self.sums[k] = self.sums.get(k, 0) + v.to(self.device)
+        self.count += 1
+
+    def check_finite(self) -> None:
+        if bool(self.first_bad[0] >= 0):
+            step, value = int(self.first_bad[0]), float(self.first_bad[1])
+            raise NonFiniteLossError(
+                f"the loss became {value} at step {step}; lower the learning rate, enable "
+                "grad_clip, or check the inputs for NaN/inf"
+            )
+
+    def pop(self, world: int) -> dict[str, float]:
+        """The means since the last row (over all processes), and a fresh start."""
+        keys = sorted(self.sums)
+        values = torch.stack([self.sums[k] for k in keys]) / self.count
+        if world > 1:  # log the global batch's metrics, not one process's share
+            dist.all_reduce(values)  # a sum: older gloo has no ReduceOp.AVG
+            values /= world
+        self.sums, self.count = {}, 0
+        return dict(zip(keys, values.tolist(), strict=True))
+
+
+def _place(method, device, world: int, sync_batchnorm: bool, channels_last: bool):
+    """Move ``method`` to its training device and memory format; returns the device."""
+    dev = torch.device(device) if device is not None else default_device()
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    method.to(dev)
+    if sync_batchnorm and world > 1:  # on the device (torch's fused kernels on a GPU) and
+        convert_sync_batchnorm(method)  # before the optimizers see the parameters
+        method.to(dev)
+    if channels_last:
+        method.to(memory_format=torch.channels_last)
+    return dev
+
+
+def _loss_function(method, dev, use_ddp: bool, compile: bool):
+    if use_ddp:  # DDP hooks the module's forward: give it one whose forward is the loss
+        loss_fn = DistributedDataParallel(
+            _LossModule(method), device_ids=[dev.index] if dev.type == "cuda" else None,
+            static_graph=True,  # the same parameters take part every step (unused ones too)
+        )  # fmt: skip
+    else:
+        loss_fn = method.loss
+    return torch.compile(loss_fn) if compile else loss_fn
+
+
+def _autocast(precision: str, dev):
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+    bf16 = precision == "bf16" or (precision == "auto" and dev.type == "cuda")
+    return (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if bf16 else nullcontext
+
+
+def _set_lr(optimizers: dict, lrs: dict, scale: float) -> None:
+    for p, opt in optimizers.items():
+        for group in opt.param_groups:
+            group["lr"] = lrs[p] * scale
 
 
 def fit(
@@ -346,220 +468,95 @@ def fit(
         ValueError: inconsistent arguments (the message says which).
     """
     rank, world = _world()
-    dev = torch.device(device) if device is not None else default_device()
-    if dev.type == "cuda" and world > 1:
-        dev = torch.device("cuda", torch.cuda.current_device())
-    if batch_size % world:
-        raise ValueError(f"batch_size={batch_size} must be divisible by the {world} processes")
-    method.to(dev)
-    if sync_batchnorm and world > 1:  # on the device (torch's fused kernels on a GPU) and
-        convert_sync_batchnorm(method)  # before the optimizers see the parameters
-        method.to(dev)
-    if channels_last:
-        method.to(memory_format=torch.channels_last)
-
-    stream = callable(data) and not isinstance(data, torch.Tensor)
-    if not stream:
-        tensors = _as_tensors(data, dev)
-        n = len(tensors[0])
-        if batch_size > n:
-            raise ValueError(f"batch_size={batch_size} exceeds the {n} examples in data")
-    if (steps is None) == (epochs is None):
-        raise ValueError("give exactly one of steps= or epochs=")
-    if steps is None:
-        if stream:
-            raise ValueError("epochs= needs finite data; give steps= for a stream")
-        steps = max(1, int(epochs * (n // batch_size)))
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+    dev = _place(method, device, world, sync_batchnorm, channels_last)
+    autocast = _autocast(precision, dev)
+    batches = Batches(data, batch_size, seed=seed, device=dev, channels_last=channels_last,
+                      rank=rank, world=world)  # fmt: skip
+    steps = batches.count_steps(steps, epochs)
     warmup_steps = int(warmup * steps) if warmup < 1 else int(warmup)
 
     # A plain nn.Module with a loss() trains as one player, exactly as a Method would.
     players = method.players() if hasattr(method, "players") else Method.players(method)
-    names = list(players)
-    lrs = _per_player(lr, names, "lr")
-    decays = _per_player(weight_decay, names, "weight_decay")
-    options = dict(optimizer_options or {})
+    lrs = _per_player(lr, list(players), "lr")
+    decays = _per_player(weight_decay, list(players), "weight_decay")
     optimizers = {
-        p: _make_optimizer(optimizer, players[p], lrs[p], decays[p], options, exclude_bias_and_norm)
-        for p in names
-    }
+        p: _make_optimizer(optimizer, players[p], lrs[p], decays[p],
+                           dict(optimizer_options or {}), exclude_bias_and_norm)
+        for p in players
+    }  # fmt: skip
 
     history, start = History(), 0
-    ckpt = Path(checkpoint) if checkpoint is not None else None
-    if ckpt is not None and resume and ckpt.exists():
-        try:  # tensors and plain data only: loading runs no code from the file
-            state = torch.load(ckpt, map_location=dev, weights_only=True)
-        except pickle.UnpicklingError as err:
-            raise ValueError(
-                f"checkpoint {ckpt} holds more than tensors and plain data (an older sslib's "
-                "checkpoint, or not one of sslib's); pass resume=False to start over"
-            ) from err
-        if state["steps"] != steps or state["batch_size"] != batch_size:
-            raise ValueError(
-                f"checkpoint {ckpt} was made for steps={state['steps']}, batch_size="
-                f"{state['batch_size']}; pass the same values or resume=False to start over"
-            )
-        method.load_state_dict(state["method"])
-        for p in names:
-            optimizers[p].load_state_dict(state["optimizers"][p])
-        history, start = History.from_state(state["history"]), state["step"]
-        _set_rng_state(state["rng"])
+    settings = {"steps": steps, "batch_size": batch_size}  # what a resumed run must match
+    if checkpoint is not None and resume and Path(checkpoint).exists():
+        state, start = ckpt.load(checkpoint, method, optimizers, settings=settings, device=dev)
+        history = History.from_state(state)
     else:
         torch.manual_seed(seed)
-
     history.total_steps = steps
-
-    def save(step: int) -> None:
-        if ckpt is None or rank != 0:
-            return
-        save_atomic(
-            {
-                "method": method.state_dict(),
-                "optimizers": {p: o.state_dict() for p, o in optimizers.items()},
-                "step": step,
-                "steps": steps,
-                "batch_size": batch_size,
-                "history": history.state_dict(),
-                "rng": _rng_state(),
-            },
-            ckpt,
-        )
-
-    bf16 = precision == "bf16" or (precision == "auto" and dev.type == "cuda")
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
-    autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if bf16 else nullcontext
-    use_ddp = ddp and world > 1 and len(names) == 1
-    if use_ddp:  # DDP hooks the module's forward: give it one whose forward is the loss
-        loss_fn = DistributedDataParallel(
-            _LossModule(method), device_ids=[dev.index] if dev.type == "cuda" else None,
-            static_graph=True,  # the same parameters take part every step (unused ones too)
-        )  # fmt: skip
-    else:
-        loss_fn = method.loss
-    if compile:
-        loss_fn = torch.compile(loss_fn)
-
+    use_ddp = ddp and world > 1 and len(players) == 1
+    loss_fn = _loss_function(method, dev, use_ddp, compile)
     if progress is None:
         progress = os.environ.get("SSLIB_PROGRESS", "1") != "0"
     bar = _progress_bar(steps, start, progress and rank == 0)
-    sums: dict[str, torch.Tensor] = {}
-    count, first_bad = 0, None
-    tic = time.perf_counter()
-
-    def evaluate(step: int) -> None:
-        nonlocal tic
-        started = time.perf_counter()
-        was_training = method.training
-        method.eval()
-        with torch.no_grad():
-            result = {k: float(v) for k, v in eval_fn(method).items()}
-        method.train(was_training)
-        history.evals.append((step, result))
-        if on_log is not None and rank == 0:
-            on_log(step, {f"eval/{k}": v for k, v in result.items()})
-        tic += time.perf_counter() - started  # seconds count training, not evaluating
+    meter, tic = _Meter(dev), time.perf_counter()
 
     def log(step: int, row: dict[str, float]) -> None:
         history.log(step, row)
         if on_log is not None and rank == 0:
             on_log(step, row)
 
-    def means(sums: dict, count: int) -> dict[str, float]:
-        keys = sorted(sums)
-        values = torch.stack([sums[k] for k in keys]) / count
-        if world > 1:  # log the global batch's metrics, not one process's share
-            dist.all_reduce(values)  # a sum: older gloo has no ReduceOp.AVG
-            values /= world
-        return dict(zip(keys, values.tolist(), strict=True))
-
-    def check_finite() -> None:
-        if first_bad is not None and bool(first_bad[0] >= 0):
-            bad_step, value = int(first_bad[0]), float(first_bad[1])
-            raise NonFiniteLossError(
-                f"the loss became {value} at step {bad_step}; lower the learning rate, enable "
-                "grad_clip, or check the inputs for NaN/inf"
-            )
+    def save(step: int) -> None:
+        nonlocal tic
+        history.seconds += time.perf_counter() - tic
+        tic = time.perf_counter()
+        if checkpoint is not None and rank == 0:
+            ckpt.save(checkpoint, method, optimizers, step=step, settings=settings, history=history)
 
     method.train()
     step = start
     end = steps if stop_at is None else min(steps, max(stop_at, start))  # a past stop: no step
     for step in range(start + 1, end + 1):  # steps count from 1
-        if stream:
-            batch = data(step, batch_size // world, _step_generator(seed + rank, step))
-            batch = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
-        else:
-            index = _batch_index(n, batch_size, seed, step - 1, rank, world).to(dev)
-            batch = tuple(t[index] for t in tensors)
-            if channels_last:
-                batch = tuple(_channels_last(t) for t in batch)
-        scale = warmup_cosine(step - 1, steps, warmup_steps, final_lr)
-        for p, opt in optimizers.items():
-            for group in opt.param_groups:
-                group["lr"] = lrs[p] * scale
-
-        with autocast():
-            loss, metrics = loss_fn(batch)
-        losses = loss if isinstance(loss, dict) else {names[0]: loss}
-        if set(losses) != set(names):
-            raise ValueError(f"loss() returned losses for {sorted(losses)}, players are {names}")
-        for opt in optimizers.values():
-            opt.zero_grad(set_to_none=True)
-        if use_ddp:  # one player; DDP averages the gradients while the backward pass runs
-            losses[names[0]].backward()
-        for i, p in enumerate([] if use_ddp else names):
-            # Each loss updates only its own player's parameters (an encoder's loss leaves
-            # the discriminator alone); the graph is kept until the last backward.
-            losses[p].backward(inputs=players[p], retain_graph=i < len(names) - 1)
-        for p, opt in optimizers.items():
-            if world > 1 and not use_ddp:  # the mean gradient: the global batch's gradient
-                _average_across_processes([q.grad for q in players[p] if q.grad is not None])
-            if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(players[p], grad_clip)
-            opt.step()
+        _set_lr(optimizers, lrs, warmup_cosine(step - 1, steps, warmup_steps, final_lr))
+        losses, metrics = train_step(loss_fn, batches(step), players, optimizers,
+                                     autocast=autocast, ddp=use_ddp, world=world,
+                                     grad_clip=grad_clip)  # fmt: skip
         if hasattr(method, "after_step"):
             method.after_step(step, steps)
-
-        total = sum(losses[p].detach().float() for p in names)
-        bad = ~torch.isfinite(total)
-        if first_bad is None:
-            first_bad = torch.tensor([-1.0, 0.0], device=dev)
-        first_bad = torch.where(
-            bad & (first_bad[0] < 0), torch.stack([total.new_tensor(step), total]), first_bad
-        )
+        meter.add(step, losses, metrics)
         if dev.type == "cpu":
-            check_finite()
-        row = {"loss": total} if len(names) == 1 else {f"loss/{p}": losses[p] for p in names}
-        row.update(metrics)
-        for k, v in row.items():
-            v = v.detach().float() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-            sums[k] = sums.get(k, 0) + v.to(dev)
-        count += 1
-        if step % log_every == 0 or step == steps:
-            check_finite()
-            log(step, means(sums, count))
-            sums, count = {}, 0
+            meter.check_finite()
+        if step % log_every == 0 or step == steps or (step == stop_at and meter.count):
+            meter.check_finite()  # a stopped run keeps its partial row; resuming logs the rest
+            log(step, meter.pop(world))
             if bar is not None:
                 bar.set_postfix_str(f"loss {history.last(next(iter(history.metrics))):.4g}")
         if bar is not None:
             bar.update(1)
         if eval_fn is not None and eval_every and step % eval_every == 0 and step != steps:
-            evaluate(step)
+            tic += _evaluate(method, eval_fn, step, history, on_log if rank == 0 else None)
         if checkpoint_every and step % checkpoint_every == 0 and step != steps:
-            history.seconds += time.perf_counter() - tic
-            tic = time.perf_counter()
             save(step)
         if stop_at is not None and step >= stop_at:
-            if count:  # keep the partial interval's row; resuming logs the rest
-                log(step, means(sums, count))
             break
 
     if bar is not None:
         bar.close()
     if eval_fn is not None and step == steps:
-        evaluate(step)
-    history.seconds += time.perf_counter() - tic
+        tic += _evaluate(method, eval_fn, step, history, on_log if rank == 0 else None)
     save(step)
     method.eval()
     return history
+
+
+def _evaluate(method, eval_fn, step: int, history: History, on_log) -> float:
+    """Run ``eval_fn`` in eval mode without gradients and record it; returns its seconds."""
+    started = time.perf_counter()
+    was_training = method.training
+    method.eval()
+    with torch.no_grad():
+        result = {k: float(v) for k, v in eval_fn(method).items()}
+    method.train(was_training)
+    history.evals.append((step, result))
+    if on_log is not None:
+        on_log(step, {f"eval/{k}": v for k, v in result.items()})
+    return time.perf_counter() - started  # seconds count training, not evaluating

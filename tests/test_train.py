@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sslib import augment, data, nets, train
+from sslib import augment, checkpoint, data, nets, train
 from sslib.methods import Method, Supervised
 from sslib.optim import LARS, warmup_cosine
 
@@ -54,7 +54,8 @@ class _NoisyEverywhere(Method):
         torch.manual_seed(0)
         self.layer = nn.Linear(3, 1)
 
-    def loss(self, x):
+    def loss(self, batch):
+        (x,) = batch
         noise = random.gauss(0, 1) + float(np.random.standard_normal()) + torch.randn(())
         return (self.layer(x).squeeze(1) - noise).pow(2).mean(), {}
 
@@ -329,18 +330,18 @@ def test_adamw_uses_foreach_kernels_that_change_no_number():
 
 def test_write_atomic_replaces_whole_files_and_cleans_up(tmp_path, monkeypatch):
     path = tmp_path / "sub" / "record.json"
-    train.write_atomic(path, '{"a": 1}\n')
-    train.write_atomic(path, b'{"a": 2}\n')  # bytes too; the old file replaced whole
+    checkpoint.write_atomic(path, '{"a": 1}\n')
+    checkpoint.write_atomic(path, b'{"a": 2}\n')  # bytes too; the old file replaced whole
     assert path.read_text() == '{"a": 2}\n'
-    train.save_atomic({"w": torch.arange(3)}, tmp_path / "c.pt")
+    checkpoint.save_atomic({"w": torch.arange(3)}, tmp_path / "c.pt")
     assert torch.equal(torch.load(tmp_path / "c.pt", weights_only=True)["w"], torch.arange(3))
 
     def fail(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(train.os, "replace", fail)
+    monkeypatch.setattr(checkpoint.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
-        train.write_atomic(path, "half")
+        checkpoint.write_atomic(path, "half")
     assert path.read_text() == '{"a": 2}\n'  # the old record is intact
     assert sorted(p.name for p in path.parent.iterdir()) == ["record.json"]  # no temporary
 
@@ -355,7 +356,7 @@ class _CountsSteps(Method):
 
     def loss(self, batch):
         self.seen_in_loss = self.w.detach().clone()
-        return (self.w - batch.mean()).pow(2).sum(), {}
+        return (self.w - batch[0].mean()).pow(2).sum(), {}
 
     def after_step(self, step, total_steps):
         moved = not torch.equal(self.w.detach(), self.seen_in_loss)
