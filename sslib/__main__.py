@@ -146,7 +146,7 @@ def _encoder(name: str, shape):
     if name == "mlp":
         return nets.MLP(c * h * h, (512, 512), 256, norm="batch")
     if name == "dcgan":  # Deep InfoMax's encoder (Hjelm et al. 2019): a local feature map
-        from sslib.methods.dim import DCGANEncoder
+        from sslib.nets import DCGANEncoder
 
         return DCGANEncoder(c, 64)
     if name == "vit":  # patches of 7 (28x28 digits) or 4 (32x32, 96x96 photos)
@@ -187,7 +187,7 @@ def build_method(name: str, encoder, train_set, **kwargs):
             "dim needs an encoder with a feature map: --encoder dcgan, cnn or resnet18"
         )
     if name == "dim" and type(encoder).__name__ == "DCGANEncoder" and "code_head" not in kwargs:
-        from sslib.methods.dim import CodeHead
+        from sslib.nets import CodeHead
 
         # the paper's head: a 4x4 convolution (3x3 on 28x28 digits), 1024 units, a 64-d code
         grid = 4 if train_set.shape[1] % 8 == 0 else 3

@@ -16,7 +16,9 @@ dv         mean_i f_ii - log mean_{i!=j} exp f_ij             log p(y|x)/p(y) + 
 jsd        value of nwj(f + 1), gradient of js_fgan(f)        log p(y|x)/p(y)
 =========  =================================================  =================================
 
-The last section holds the correlated-Gaussian toy problem on which the bounds are checked:
+A second section applies the bounds to blocks of scores, one matrix per location of a feature
+map, as Deep InfoMax's local critics (:mod:`sslib.critics`) produce them. The last section
+holds the correlated-Gaussian toy problem on which the bounds are checked:
 samples with known MI (:func:`correlated_gaussians`) and the optimal critic in closed form
 (:func:`gaussian_log_ratio_scores`).
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 
@@ -191,6 +194,125 @@ def jsd(scores: torch.Tensor) -> torch.Tensor:
 
 #: The bounds by name, for code that picks one from a setting.
 BOUNDS = {"infonce": infonce, "nwj": nwj, "dv": dv, "jsd": jsd}
+
+
+# --- Bounds over blocks of scores: Deep InfoMax's local critics (sslib.critics) ---
+
+#: The estimators Deep InfoMax trains with.
+BLOCK_ESTIMATORS = ("dv", "jsd", "infonce")
+
+
+class MovingAverageDV(nn.Module):
+    """MINE's Donsker-Varadhan bound with its bias-corrected gradient (Belghazi et al., 2018).
+
+    The value is :func:`sslib.dv`. Its gradient has ``E_q[e^T grad T] / E_q[e^T]``, a
+    ratio of batch means and so biased; MINE divides by a moving average ``ma`` of
+    ``E_q[e^T]`` instead. Written as ``mean_i T_ii - exp(log_mean_q e^T - log ma)`` with ``ma``
+    held fixed, the second term has exactly that gradient. ``ma`` is kept in log space (no
+    overflow) and updated in training mode only.
+
+    Explained in chapter 5, *Deep InfoMax*.
+
+    Args:
+        rate: weight of the newest batch in the moving average, in (0, 1].
+
+    Shape:
+        ``scores (B, n, n) -> (B,)``: one estimate per score matrix, in nats.
+    """
+
+    def __init__(self, rate: float = 0.01):
+        super().__init__()
+        if not 0 < rate <= 1:
+            raise ValueError(f"rate must be in (0, 1], got {rate}")
+        self.rate = rate
+        self.register_buffer("log_ma", torch.tensor(float("nan")))  # nan: not started
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """The DV value of each matrix, carrying the moving-average gradient.
+
+        Shape: ``(B, n, n) -> (B,)``, or ``(n, n) ->`` a scalar.
+        """
+        if scores.ndim == 2:
+            return self(scores[None])[0]
+        value = torch.vmap(dv)(scores)  # (B,)
+        lme = torch.vmap(logmeanexp_nodiag)(scores)  # (B,) log mean_q e^T
+        if self.training:
+            with torch.no_grad():
+                pooled = torch.logsumexp(lme, 0) - math.log(len(lme))  # log of E_q[e^T]
+                if torch.isnan(self.log_ma) or self.rate == 1:
+                    self.log_ma.copy_(pooled)
+                else:  # log((1 - r) ma + r E_q[e^T])
+                    old = self.log_ma + math.log1p(-self.rate)
+                    self.log_ma.copy_(torch.logaddexp(old, pooled + math.log(self.rate)))
+        diag = scores.diagonal(dim1=-2, dim2=-1).mean(-1)  # (B,)
+        corrected = diag - torch.exp(lme - self.log_ma.detach())
+        return corrected + (value - corrected).detach()  # value of DV, MINE's gradient
+
+
+def bound_per_matrix(estimator: str | nn.Module, scores: torch.Tensor) -> torch.Tensor:
+    """The bound ``estimator`` on each ``(b, b)`` matrix of ``scores``, in nats.
+
+    Explained in chapter 5, *Deep InfoMax*.
+
+    Args:
+        estimator: ``"jsd"``, ``"infonce"`` or ``"dv"`` (plain :mod:`sslib.bounds`), or a
+            module such as :class:`MovingAverageDV`.
+        scores: Shape: ``(..., b, b)``, positives on the diagonal of each matrix.
+
+    Returns:
+        The bounds, shape ``scores.shape[:-2]``.
+    """
+    flat = scores.reshape(-1, *scores.shape[-2:]).float()  # (B, b, b)
+    fn = estimator if isinstance(estimator, nn.Module) else torch.vmap(BOUNDS[estimator])
+    return fn(flat).view(scores.shape[:-2])
+
+
+def all_locations_bound(estimator: str, scores: torch.Tensor) -> torch.Tensor:
+    """A bound whose negatives are all locations of all other images, as the authors' code.
+
+    In each block of ``b`` images the positives are the ``b L`` pairs (location ``m`` of
+    image ``i``, code of image ``i``); the negatives of code ``j`` are the ``K = (b - 1) L``
+    features at every location of the other images. Following the authors' code
+    (``cortex_DIM``, ``dim_losses.py``), with no moving average:
+
+    * ``"dv"``: ``mean(positives) - log mean(exp(negatives))``, the negatives of all codes
+      pooled: plain batch Donsker-Varadhan;
+    * ``"jsd"``: the JSD objective's gradient on the same pools; the value is NWJ at ``T + 1``,
+      as :func:`jsd`;
+    * ``"infonce"``: for each positive, a softmax over it and the ``K`` negatives of its code,
+      plus ``log(K + 1)`` so that the value is a bound in nats, capped at ``log(K + 1)``.
+
+    Explained in chapter 5, *Deep InfoMax*.
+
+    Args:
+        estimator: ``"dv"``, ``"jsd"`` or ``"infonce"``.
+        scores: ``scores[g, m, i, j] = T(feature of image i at location m, code of image j)``
+            in block ``g``. Shape: ``(G, L, b, b)`` with ``b >= 2``.
+
+    Returns:
+        The bound of each block in nats, shape ``(G,)``.
+    """
+    if estimator not in BLOCK_ESTIMATORS:
+        raise ValueError(f"estimator must be one of {BLOCK_ESTIMATORS}, got {estimator!r}")
+    if scores.ndim != 4 or scores.shape[-1] != scores.shape[-2] or scores.shape[-1] < 2:
+        raise ValueError(f"scores must have shape (G, L, b, b) with b >= 2, got {scores.shape}")
+    scores = scores.float()
+    g, n_loc, b, _ = scores.shape
+    pos = scores.diagonal(dim1=-2, dim2=-1)  # (G, L, b): location m of image i with code i
+    off = ~torch.eye(b, dtype=torch.bool, device=scores.device)  # (b, b): i != j
+    neg = scores.masked_fill(~off, float("-inf"))  # (G, L, b, b), positives masked out
+    if estimator == "infonce":
+        num = (b - 1) * n_loc  # negatives of each code
+        lse_neg = torch.logsumexp(neg.transpose(1, 3).reshape(g, b, -1), dim=-1)  # (G, b) per j
+        log_softmax = pos - torch.logaddexp(pos, lse_neg[:, None, :])  # (G, L, b)
+        return math.log(num + 1) + log_softmax.mean(dim=(1, 2))
+    negs = scores[:, :, off]  # (G, L, b (b - 1)): every negative pair of the block
+    log_mean_exp = torch.logsumexp(negs.flatten(1), dim=1) - math.log(negs[0].numel())  # (G,)
+    if estimator == "dv":
+        return pos.mean(dim=(1, 2)) - log_mean_exp
+    js = -F.softplus(-pos).mean(dim=(1, 2)) - F.softplus(negs).mean(dim=(1, 2))
+    mi = (pos + 1).mean(dim=(1, 2)) - torch.exp(log_mean_exp)  # NWJ at T + 1
+    return js + (mi - js).detach()  # value of NWJ, gradient of JS
 
 
 # --- The correlated-Gaussian toy problem of Poole et al. (2019): known MI, known critic ---

@@ -569,3 +569,91 @@ class TinyViT(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The representation ``h``: every patch encoded, then averaged, ``(B, dim)``."""
         return self.encode(x).mean(dim=1)
+
+
+# --- Deep InfoMax's encoder for 32x32 images and its code head (chapter 5) ---
+
+
+class DCGANEncoder(nn.Module):
+    """The local part of the DCGAN-like encoder Hjelm et al. use for 32x32 images.
+
+    Two 4x4 stride-2 convolutions (64 and 128 channels) with batch norm and ReLU; the paper's
+    local feature map is their output, ``128 x 8 x 8`` for CIFAR-10. The rest of the paper's
+    encoder (a third convolution, a 1024-unit layer, the 64-dimensional code) is
+    ``CodeHead(128, code_dim=64, hidden=1024, conv_channels=256)``.
+
+    Explained in chapter 5, *Deep InfoMax*.
+
+    Shape:
+        :meth:`feature_map`: ``(B, C, H, W) -> (B, 128, H/4, W/4)``; forward: ``(B, 128)``.
+    """
+
+    def __init__(self, in_channels: int = 3, width: int = 64):
+        super().__init__()
+
+        def down(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)
+            )
+
+        self.features = nn.Sequential(down(in_channels, width), down(width, 2 * width))
+        self.out_dim = 2 * width
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The local features, ``(B, 2 width, H/4, W/4)``."""
+        return self.features(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature map averaged over positions, ``(B, 2 width)``."""
+        return self.feature_map(x).mean(dim=(-2, -1))
+
+
+class CodeHead(nn.Module):
+    """``h``: from the feature map to the global code ``y`` (and the layer before it).
+
+    An optional 4x4 stride-2 convolution, average pooling to a ``grid x grid`` map (the
+    identity when the map already has that size), a hidden layer with batch norm and ReLU (the
+    paper's "fc" features), then a linear layer to the code (the paper's "Y").
+
+    Explained in chapter 5, *Deep InfoMax*.
+
+    Shape:
+        ``(B, in_channels, M, M) -> (B, code_dim)``; :meth:`hidden_features`: ``(B, hidden)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        code_dim: int = 64,
+        hidden: int = 1024,
+        conv_channels: int | None = None,
+        grid: int = 4,
+    ):
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_channels
+        if conv_channels is not None:
+            layers += [
+                nn.Conv2d(in_channels, conv_channels, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(conv_channels),
+                nn.ReLU(True),
+            ]
+            channels = conv_channels
+        layers += [
+            nn.AdaptiveAvgPool2d(grid),
+            nn.Flatten(),
+            nn.Linear(channels * grid * grid, hidden, bias=False),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(True),
+        ]
+        self.trunk = nn.Sequential(*layers)
+        self.out = nn.Linear(hidden, code_dim)
+        self.out_dim = code_dim
+
+    def hidden_features(self, feature_map: torch.Tensor) -> torch.Tensor:
+        """The hidden layer, ``(B, hidden)``."""
+        return self.trunk(feature_map)
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        """The code ``y``, ``(B, code_dim)``."""
+        return self.out(self.trunk(feature_map))

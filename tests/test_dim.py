@@ -6,18 +6,11 @@ import pytest
 import torch
 
 from sslib import bounds, train
-from sslib.methods.dim import (
-    CodeHead,
-    ConcatConvCritic,
-    DCGANEncoder,
-    DeepInfoMax,
-    DotProductCritic,
-    MovingAverageDV,
-    all_locations_bound,
-    bound_per_matrix,
-    neural_dependency_measure,
-    shuffle_dimensions,
-)
+from sslib.bounds import MovingAverageDV, all_locations_bound, bound_per_matrix
+from sslib.critics import ConcatConvCritic, DotProductCritic
+from sslib.dependence import neural_dependency_measure, shuffle_dimensions
+from sslib.methods.dim import DeepInfoMax
+from sslib.nets import CodeHead, DCGANEncoder
 
 
 def _tiny(**kw) -> DeepInfoMax:
@@ -270,3 +263,20 @@ def test_quick_recipe_builds_the_chapters_dim():
     assert method.local_critic.temperature == 0.1 and method.dv is None
     loss, metrics = method.loss((torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8),))
     assert math.isfinite(loss.item()) and metrics["mi_local"] <= math.log(3 * 49 + 1)
+
+
+def test_no_module_imports_train_back():
+    """sslib.train imports the methods package; no method may import sslib.train (a cycle)."""
+    import ast
+    import pathlib
+
+    import sslib.methods
+
+    for path in pathlib.Path(sslib.methods.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            assert not any(n == "sslib.train" for n in names), f"{path} imports sslib.train"
