@@ -41,8 +41,8 @@ class DeepInfoMax(Method):
     """Deep InfoMax: global and local MI maximisation, with optional prior matching.
 
     The encoder must have ``feature_map(x) -> (B, C, M, M)`` and ``out_dim == C`` (e.g.
-    :class:`~sslib.nets.SmallCNN`, :class:`~sslib.nets.DCGANEncoder`). The objective maximised by the
-    encoder, the code head and the critics is ``alpha I_global + beta I_local``, minus
+    :class:`~sslib.nets.SmallCNN`, :class:`~sslib.nets.DCGANEncoder`). The objective maximised
+    by the encoder, the code head and the critics is ``alpha I_global + beta I_local``, minus
     ``gamma`` times the generator loss of prior matching.
 
     ``loss`` returns one loss when ``gamma == 0``, else one per player: ``"encoder"``
