@@ -133,69 +133,6 @@ def _data(args) -> int:
     return 0
 
 
-def _encoder(name: str, shape):
-    from sslib import nets
-
-    c, h, _ = shape
-    if name == "cnn":
-        return nets.SmallCNN(c, 32, pool=h >= 16)
-    if name == "resnet18":
-        return nets.ResNet18(c)
-    if name == "strided_cnn":
-        return nets.StridedCNN(c)
-    if name == "mlp":
-        return nets.MLP(c * h * h, (512, 512), 256, norm="batch")
-    if name == "dcgan":  # Deep InfoMax's encoder (Hjelm et al. 2019): a local feature map
-        from sslib.nets import DCGANEncoder
-
-        return DCGANEncoder(c, 64)
-    if name == "vit":  # patches of 7 (28x28 digits) or 4 (32x32, 96x96 photos)
-        patch = 7 if h % 7 == 0 else 4
-        return nets.TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=192, depth=6)
-    if name == "vit_small":  # chapter 4's quick ViT: width 64, 2 blocks
-        patch = 7 if h % 7 == 0 else 4
-        return nets.TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=64, depth=2)
-    raise ValueError(
-        f"unknown encoder {name!r}; choose cnn, strided_cnn, resnet18, mlp, dcgan, vit or vit_small"
-    )
-
-
-def build_method(name: str, encoder, train_set, **kwargs):
-    """The method ``name`` of :data:`sslib.methods.METHODS` around ``encoder``, for this data.
-
-    Each method gets what the data decides (classes, image shape) and ``kwargs`` (a full
-    budget's recipe); everything else keeps the defaults its chapter explains.
-    """
-    from sslib.augment import make_views
-    from sslib.methods import METHODS
-
-    cls = METHODS[name]
-    if isinstance(kwargs.get("views"), str):  # recipes name their views
-        kwargs = {**kwargs, "views": make_views(kwargs["views"])}
-    if name == "supervised":
-        return cls(encoder, train_set.num_classes, **kwargs)
-    if name == "vib":
-        return cls(encoder, num_classes=train_set.num_classes, **kwargs)
-    if name in ("autoencoder", "vae", "aae"):
-        return cls(encoder, image_shape=train_set.shape, **kwargs)
-    if name == "colorization" and train_set.shape[0] != 3:
-        raise ValueError(f"colorization needs colour images; {train_set.name} has one channel")
-    if name == "mae" and not hasattr(encoder, "num_patches"):
-        raise ValueError("mae needs a Vision Transformer: pass --encoder vit")
-    if name == "dim" and not hasattr(encoder, "feature_map"):
-        raise ValueError(
-            "dim needs an encoder with a feature map: --encoder dcgan, cnn or resnet18"
-        )
-    if name == "dim" and type(encoder).__name__ == "DCGANEncoder" and "code_head" not in kwargs:
-        from sslib.nets import CodeHead
-
-        # the paper's head: a 4x4 convolution (3x3 on 28x28 digits), 1024 units, a 64-d code
-        grid = 4 if train_set.shape[1] % 8 == 0 else 3
-        kwargs = {**kwargs, "code_head": CodeHead(encoder.out_dim, 64, 1024, 2 * encoder.out_dim,
-                                                  grid=grid)}  # fmt: skip
-    return cls(encoder, **kwargs)
-
-
 def _settings(args):
     """The run's settings: each flag given on the command line, else the budget's recipe."""
     from sslib.recipes import recipe
@@ -271,7 +208,7 @@ class _MetricsLog:
 
 
 def _train(args) -> int:
-    from sslib import probe, train
+    from sslib import methods, nets, probe, train
     from sslib.methods import METHODS
 
     if args.budget is not None:
@@ -298,8 +235,8 @@ def _train(args) -> int:
     config.set_threads()  # SSLIB_THREADS, else all cores but one, as the chapters run
     config.seed_everything(args.seed)
     try:
-        encoder = _encoder(args.encoder, train_set.shape)
-        method = build_method(args.method, encoder, train_set, **recipe.method_kwargs)
+        encoder = nets.make_encoder(args.encoder, train_set.shape)
+        method = methods.build(args.method, encoder, train_set, **recipe.method_kwargs)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

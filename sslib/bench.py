@@ -30,7 +30,6 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 
 from sslib import augment, data, nets, train
@@ -63,17 +62,7 @@ def digit_images(n: int) -> torch.Tensor:
     return images.repeat(-(-n // len(images)), 1, 1, 1)[:n]
 
 
-ENCODERS = ("resnet18", "cnn", "strided_cnn")
-
-
-def _encoder(name: str) -> nn.Module:
-    if name == "resnet18":
-        return nets.ResNet18(in_channels=3)
-    if name == "cnn":
-        return nets.SmallCNN(in_channels=3, width=32)
-    if name == "strided_cnn":
-        return nets.StridedCNN(in_channels=1)
-    raise ValueError(f"unknown encoder {name!r}: choose one of {', '.join(ENCODERS)}")
+ENCODERS = ("resnet18", "cnn", "strided_cnn")  # the encoders benchmarked (nets.make_encoder)
 
 
 def digits_setting(encoder: str) -> bool:
@@ -84,9 +73,10 @@ def digits_setting(encoder: str) -> bool:
 def _method(encoder: str) -> SimCLR:
     """SimCLR as chapter 3 trains it on digits, or with SimCLR's colour views on CIFAR."""
     if digits_setting(encoder):
-        return SimCLR(_encoder(encoder), views=augment.AffineViews(), temperature=0.3,
+        return SimCLR(nets.make_encoder(encoder, (1, 28, 28)), views=augment.AffineViews(),
+                      temperature=0.3,
                       hidden_dim=256, proj_dim=128)  # fmt: skip
-    return SimCLR(_encoder(encoder), views=augment.Views(), temperature=0.5)
+    return SimCLR(nets.make_encoder(encoder, (3, 32, 32)), views=augment.Views(), temperature=0.5)
 
 
 def native_bf16(dev: torch.device) -> bool:

@@ -29,7 +29,7 @@ import time
 import numpy as np
 import torch
 
-from sslib import augment, config, data, probe, train
+from sslib import augment, config, data, methods, nets, probe, train
 from sslib.checkpoint import save_json
 from sslib.methods.supervised import Supervised
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     """Train the method with its quick recipe, run the sweep, write the record; 2 on bad input."""
     from pathlib import Path
 
-    from sslib.__main__ import _commit, _encoder, build_method, hardware
+    from sslib.__main__ import _commit, hardware
     from sslib.recipes import recipe
 
     args = _parser().parse_args(argv)
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     train_set, test_set = data.load(args.dataset, "train"), data.load(args.dataset, "test")
     ssl = recipe(args.method, "quick")
     config.seed_everything(0)
-    method = build_method(args.method, _encoder(ssl.encoder, train_set.shape), train_set,
+    method = methods.build(args.method, nets.make_encoder(ssl.encoder, train_set.shape), train_set,
                           **ssl.method_kwargs)  # fmt: skip
     steps = args.ssl_steps or int(ssl.epochs * (len(train_set) // ssl.batch_size))
     # channels-last convolutions, as chapter 3 trains (the same numbers, faster on CPUs)
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     steps_for = {n: [s] for n, s in zip(args.per_class, args.supervised_steps, strict=True)}
     largest = max(args.per_class)
     steps_for[largest].append(steps_for[largest][0] * args.check_steps)
-    per_class = sweep(features, lambda: _encoder(sup.encoder, train_set.shape), train_set,
+    per_class = sweep(features, lambda: nets.make_encoder(sup.encoder, train_set.shape), train_set,
                       test_set, args.per_class, args.draws, steps_for,
                       batch_size=args.supervised_batch, lr=sup.lr,
                       weight_decay=sup.weight_decay, warmup=sup.warmup,

@@ -657,3 +657,34 @@ class CodeHead(nn.Module):
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
         """The code ``y``, ``(B, code_dim)``."""
         return self.out(self.trunk(feature_map))
+
+
+#: The encoders the command line and the benchmark build by name (:func:`make_encoder`).
+ENCODERS = ("cnn", "strided_cnn", "resnet18", "mlp", "dcgan", "vit", "vit_small")
+
+
+def make_encoder(name: str, shape) -> nn.Module:
+    """The encoder ``name`` of :data:`ENCODERS` for images of ``shape`` ``(C, H, W)``.
+
+    ``cnn`` is :class:`SmallCNN` width 32 (pooled from 16x16 up); ``strided_cnn``
+    :class:`StridedCNN`; ``resnet18`` :class:`ResNet18`; ``mlp`` a batch-normed MLP to 256;
+    ``dcgan`` Deep InfoMax's :class:`DCGANEncoder` (width 64); ``vit`` a :class:`TinyViT` of
+    width 192 and depth 6, ``vit_small`` chapter 4's of width 64 and depth 2 (patches of 7 on
+    28x28 digits, of 4 on 32x32 and 96x96 images).
+    """
+    c, h, _ = shape
+    if name == "cnn":
+        return SmallCNN(c, 32, pool=h >= 16)
+    if name == "resnet18":
+        return ResNet18(c)
+    if name == "strided_cnn":
+        return StridedCNN(c)
+    if name == "mlp":
+        return MLP(c * h * h, (512, 512), 256, norm="batch")
+    if name == "dcgan":
+        return DCGANEncoder(c, 64)
+    if name in ("vit", "vit_small"):
+        patch = 7 if h % 7 == 0 else 4
+        dim, depth = (192, 6) if name == "vit" else (64, 2)
+        return TinyViT(image_size=h, patch_size=patch, in_channels=c, dim=dim, depth=depth)
+    raise ValueError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")

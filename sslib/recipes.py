@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
     """How to train one method: the loop's settings and the method's own keyword arguments."""
 
@@ -41,22 +41,26 @@ QUICK: dict[str, Recipe] = {
     # supervised, 100 for relative position; steps = int(epochs * (4000 // batch_size)).
     # 400 steps at lr 5e-3 gave rotation 96.8 / 96.7 / 96.1% over seeds 0-2 and supervised kNN
     # a thin lead over pixels, but cost ~50 CPU s more than the chapter's 150 s budget allows.
-    "rotation": Recipe("strided_cnn", 250 / 62, 64, "adamw", 1e-2, 1e-4, 0.05,
-                       {"views": "affine"}, "chapter 1, rotation prediction (on mnist5k)"),
-    "supervised": Recipe("strided_cnn", 250 / 62, 64, "adamw", 1e-2, 1e-4, 0.05,
-                         {"views": "affine"}, "chapter 1, the supervised reference"),
-    "relative_position": Recipe("strided_cnn", 100 / 62, 64, "adamw", 5e-3, 1e-4, 0.05,
-                                {"patch": 7, "gap": 3, "jitter": 1},
-                                "chapter 1, relative patch position with gaps"),
+    "rotation": Recipe(encoder="strided_cnn", epochs=250 / 62, batch_size=64, optimizer="adamw",
+                       lr=1e-2, weight_decay=1e-4, warmup=0.05, method_kwargs={"views": "affine"},
+                       source="chapter 1, rotation prediction (on mnist5k)"),
+    "supervised": Recipe(encoder="strided_cnn", epochs=250 / 62, batch_size=64, optimizer="adamw",
+                         lr=1e-2, weight_decay=1e-4, warmup=0.05, method_kwargs={"views": "affine"},
+                         source="chapter 1, the supervised reference"),
+    "relative_position": Recipe(encoder="strided_cnn", epochs=100 / 62, batch_size=64,
+                                optimizer="adamw", lr=5e-3, weight_decay=1e-4, warmup=0.05,
+                                method_kwargs={"patch": 7, "gap": 3, "jitter": 1},
+                                source="chapter 1, relative patch position with gaps"),
 
     # chapter 2: autoencoders
     # The denoising convolutional autoencoder of chapter 2: StridedCNN's flattened 7x7 map ->
     # a 64-number code, a ConvDecoder, 30% of the pixels masked plus noise 0.2, cross-entropy;
     # 12.8 epochs of 4,000 digits = the 400 steps of the chapter.
-    "autoencoder": Recipe("strided_cnn", 12.8, 128, "adamw", 5e-3, 1e-4, 0.05,
-                          {"code_dim": 64, "flatten_map": True, "decoder": "conv", "mask": 0.3,
-                           "noise_std": 0.2, "reconstruction": "bce"},
-                          "chapter 2, the denoising autoencoder"),
+    "autoencoder": Recipe(encoder="strided_cnn", epochs=12.8, batch_size=128, optimizer="adamw",
+                          lr=5e-3, weight_decay=1e-4, warmup=0.05,
+                          method_kwargs={"code_dim": 64, "flatten_map": True, "decoder": "conv",
+                                         "mask": 0.3, "noise_std": 0.2, "reconstruction": "bce"},
+                          source="chapter 2, the denoising autoencoder"),
 
     # chapter 3: contrastive learning
     # SimCLR as chapter 3 trains it: StridedCNN, the digit views (AffineViews), temperature 0.3,
@@ -65,9 +69,11 @@ QUICK: dict[str, Recipe] = {
     # beat the reference's 256 in our calibration (98.4% against 97.5% linear probe at 500
     # steps). 400 steps, seeds 0, 1, 2: 97.4%, 98.0%, 97.8% (one thread); 500 steps gave
     # 98.4%, 97.7%, 98.0% and did not fit the chapter's time budget.
-    "simclr": Recipe("strided_cnn", 400 / 31, 128, "adamw", 5e-3, 1e-4, 0.05,
-                     {"views": "affine", "temperature": 0.3, "hidden_dim": 256, "proj_dim": 128},
-                     "chapter 3, SimCLR on the digits (calibrated at the quick budget)"),
+    "simclr": Recipe(encoder="strided_cnn", epochs=400 / 31, batch_size=128, optimizer="adamw",
+                     lr=5e-3, weight_decay=1e-4, warmup=0.05,
+                     method_kwargs={"views": "affine", "temperature": 0.3, "hidden_dim": 256,
+                                    "proj_dim": 128},
+                     source="chapter 3, SimCLR on the digits (calibrated at the quick budget)"),
 
     # chapters 4 to 6
 
@@ -76,17 +82,19 @@ QUICK: dict[str, Recipe] = {
     # without weight decay or warm-up, 250 steps of 64 (mnist5k's 4,000 digits make 62 full
     # batches an epoch). The command line builds the paper's DCGAN encoder at width 64 with a
     # 1024-unit head; the chapter runs a width-16 copy with a 256-unit head to fit its budget.
-    "dim": Recipe("dcgan", 250 / 62, 64, "adamw", 2e-3, 0.0, 0.0,
-                  {"estimator": "infonce", "temperature": 0.1, "negatives": "all_locations",
-                   "critic_dim": 64},
-                  "chapter 5, local Deep InfoMax on the digits"),
+    "dim": Recipe(encoder="dcgan", epochs=250 / 62, batch_size=64, optimizer="adamw", lr=2e-3,
+                  weight_decay=0.0, warmup=0.0,
+                  method_kwargs={"estimator": "infonce", "temperature": 0.1,
+                                 "negatives": "all_locations", "critic_dim": 64},
+                  source="chapter 5, local Deep InfoMax on the digits"),
 
     # MAE as chapter 4 trains it: TinyViT width 64, 2 blocks, 7x7 patches (--encoder vit_small),
     # 75% hidden, decoder width 64 and 1 block, AdamW 1e-3, weight decay 0.05, 5,000 steps of
     # 16 (20 epochs of 250 batches): many small steps get the ViT past the mean image.
-    "mae": Recipe("vit_small", 20, 16, "adamw", 1e-3, 0.05, 0.05,
-                  {"mask_ratio": 0.75, "decoder_dim": 64},
-                  "chapter 4, the masked autoencoder on the digits"),
+    "mae": Recipe(encoder="vit_small", epochs=20, batch_size=16, optimizer="adamw", lr=1e-3,
+                  weight_decay=0.05, warmup=0.05,
+                  method_kwargs={"mask_ratio": 0.75, "decoder_dim": 64},
+                  source="chapter 4, the masked autoencoder on the digits"),
 
 }  # fmt: skip
 
@@ -98,40 +106,52 @@ FULL: dict[str, Recipe] = {
     # biases and norms excluded, weight decay 1e-4, warmup_cosine with 10 warm-up epochs of
     # 1000, projector 2048 -> 256, temperature 0.2. One departure: sslib's LARS divides by
     # |g + wd w| (SimCLR's form), solo-learn's by |g| + wd |w|.
-    "simclr": Recipe("resnet18", 1000, 256, "lars", 0.4, 1e-4, 0.01,
-                     {"temperature": 0.2, "hidden_dim": 2048, "proj_dim": 256},
-                     "solo-learn scripts/pretrain/cifar/simclr.yaml (CIFAR-10)",
-                     {"trust": 0.02, "clip": True}),
+    "simclr": Recipe(encoder="resnet18", epochs=1000, batch_size=256, optimizer="lars", lr=0.4,
+                     weight_decay=1e-4, warmup=0.01,
+                     method_kwargs={"temperature": 0.2, "hidden_dim": 2048, "proj_dim": 256},
+                     source="solo-learn scripts/pretrain/cifar/simclr.yaml (CIFAR-10)",
+                     optimizer_options={"trust": 0.02, "clip": True}),
     # MAE's pre-training recipe (He et al. 2022, table 8): AdamW with betas (0.9, 0.95), base
     # lr 1.5e-4 x B / 256, weight decay 0.05, cosine, 40 warm-up epochs, mask ratio 0.75, the
     # normalised-pixel target. Changed, for a small ViT on 32x32 images and one GPU: batch 512
     # (the paper: 4096), hence lr 3e-4 by the same scaling; 400 epochs (the paper pre-trains
     # ViTs on ImageNet for 800 or 1600), with its 40 warm-up epochs (0.1 of them).
-    "mae": Recipe("vit", 400, 512, "adamw", 3e-4, 0.05, 0.1,
-                  {"mask_ratio": 0.75, "norm_pix_loss": True}, "He et al. 2022, table 8",
-                  {"betas": (0.9, 0.95)}),
+    "mae": Recipe(encoder="vit", epochs=400, batch_size=512, optimizer="adamw", lr=3e-4,
+                  weight_decay=0.05, warmup=0.1,
+                  method_kwargs={"mask_ratio": 0.75, "norm_pix_loss": True},
+                  source="He et al. 2022, table 8", optimizer_options={"betas": (0.9, 0.95)}),
     # Deep InfoMax (Hjelm et al. 2019) on CIFAR-10: the paper's DCGAN-like encoder (two 4x4
     # stride-2 convolutions to an 8x8x128 map, then a 4x4x256 convolution, 1024 units and a
     # 64-d code: --encoder dcgan), Adam at 1e-4, batch 64, no weight decay or warm-up. Changed:
     # 200 epochs where the paper trains 1000, to fit a run on one GPU in a working day.
-    "dim": Recipe("dcgan", 200, 64, "adamw", 1e-4, 0.0, 0.0, {},
-                  "Hjelm et al. 2019, experiment details"),
+    "dim": Recipe(encoder="dcgan", epochs=200, batch_size=64, optimizer="adamw", lr=1e-4,
+                  weight_decay=0.0, warmup=0.0, method_kwargs={},
+                  source="Hjelm et al. 2019, experiment details"),
     # RotNet on CIFAR-10 (Gidaris et al. 2018): SGD, lr 0.1, decay 5e-4, batch 128, 100 epochs.
     # Changed: a ResNet-18 instead of the paper's Network-In-Network, so that every method of
     # the book is compared on one encoder.
-    "rotation": Recipe("resnet18", 100, 128, "sgd", 0.1, 5e-4, 0.0, {},
-                       "Gidaris et al. 2018, CIFAR-10 experiments"),
+    "rotation": Recipe(encoder="resnet18", epochs=100, batch_size=128, optimizer="sgd", lr=0.1,
+                       weight_decay=5e-4, warmup=0.0, method_kwargs={},
+                       source="Gidaris et al. 2018, CIFAR-10 experiments"),
     # The supervised baseline trained as long as the self-supervised encoders usually are.
-    "supervised": Recipe("resnet18", 200, 256, "sgd", 0.1, 5e-4, 0.0, {},
-                         "standard CIFAR-10 ResNet-18 schedule"),
+    "supervised": Recipe(encoder="resnet18", epochs=200, batch_size=256, optimizer="sgd", lr=0.1,
+                         weight_decay=5e-4, warmup=0.0, method_kwargs={},
+                         source="standard CIFAR-10 ResNet-18 schedule"),
     # VIB (Alemi et al. 2017): MLP encoder, Adam at 1e-4, batch 100, 200 epochs.
-    "vib": Recipe("mlp", 200, 100, "adamw", 1e-4, 0.0, 0.0, {},
-                  "Alemi et al. 2017, MNIST experiments"),
-    "autoencoder": Recipe("cnn", 100, 256, "adamw", 1e-3, 0.0, 0.02, {}, "sslib"),
-    "vae": Recipe("cnn", 100, 256, "adamw", 1e-3, 0.0, 0.02, {}, "sslib"),
-    "aae": Recipe("cnn", 100, 256, "adamw", 1e-3, 0.0, 0.02, {}, "sslib"),
-    "relative_position": Recipe("cnn", 100, 256, "adamw", 1e-3, 1e-4, 0.02, {}, "sslib"),
-    "colorization": Recipe("cnn", 100, 256, "adamw", 1e-3, 1e-4, 0.02, {}, "sslib"),
+    "vib": Recipe(encoder="mlp", epochs=200, batch_size=100, optimizer="adamw", lr=1e-4,
+                  weight_decay=0.0, warmup=0.0, method_kwargs={},
+                  source="Alemi et al. 2017, MNIST experiments"),
+    "autoencoder": Recipe(encoder="cnn", epochs=100, batch_size=256, optimizer="adamw", lr=1e-3,
+                          weight_decay=0.0, warmup=0.02, method_kwargs={}, source="sslib"),
+    "vae": Recipe(encoder="cnn", epochs=100, batch_size=256, optimizer="adamw", lr=1e-3,
+                  weight_decay=0.0, warmup=0.02, method_kwargs={}, source="sslib"),
+    "aae": Recipe(encoder="cnn", epochs=100, batch_size=256, optimizer="adamw", lr=1e-3,
+                  weight_decay=0.0, warmup=0.02, method_kwargs={}, source="sslib"),
+    "relative_position": Recipe(encoder="cnn", epochs=100, batch_size=256, optimizer="adamw",
+                                lr=1e-3, weight_decay=1e-4, warmup=0.02, method_kwargs={},
+                                source="sslib"),
+    "colorization": Recipe(encoder="cnn", epochs=100, batch_size=256, optimizer="adamw", lr=1e-3,
+                           weight_decay=1e-4, warmup=0.02, method_kwargs={}, source="sslib"),
 }  # fmt: skip
 
 

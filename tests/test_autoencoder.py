@@ -123,14 +123,17 @@ def test_code_dim_adds_a_linear_bottleneck_and_a_conv_decoder_is_built_for_the_i
 
 
 def test_the_command_line_builds_the_chapter_recipe():
-    from sslib.__main__ import _encoder, build_method
+    from sslib import methods, nets
     from sslib.data import load
     from sslib.recipes import QUICK
 
     recipe = QUICK["autoencoder"]
     train_set = load("mnist5k", "train")
-    method = build_method(
-        "autoencoder", _encoder(recipe.encoder, train_set.shape), train_set, **recipe.method_kwargs
+    method = methods.build(
+        "autoencoder",
+        nets.make_encoder(recipe.encoder, train_set.shape),
+        train_set,
+        **recipe.method_kwargs,
     )
     assert method.mask > 0 and method.noise_std > 0 and method.reconstruction == "bce"
     assert method.embed(train_set.images[:2]).shape == (2, recipe.method_kwargs["code_dim"])

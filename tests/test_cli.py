@@ -68,16 +68,15 @@ def test_train_writes_record_and_resumes(tmp_path, capsys):
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_every_method_builds_and_takes_a_step_from_the_command_line(name):
     """Each name `python -m sslib train NAME` accepts builds for 28x28 digits and trains."""
-    from sslib import data, train
-    from sslib.__main__ import _encoder, build_method
+    from sslib import data, methods, nets, train
 
     digits = data.load("mnist5k", "train").subset(slice(0, 64))
-    encoder = _encoder("vit" if name == "mae" else "cnn", digits.shape)
+    encoder = nets.make_encoder("vit" if name == "mae" else "cnn", digits.shape)
     if name == "colorization":
         with pytest.raises(ValueError, match="colour images"):
-            build_method(name, encoder, digits)
+            methods.build(name, encoder, digits)
         return
-    method = build_method(name, encoder, digits)
+    method = methods.build(name, encoder, digits)
     history = train.fit(method, digits, steps=1, batch_size=32, log_every=1, progress=False)
     assert all(np.isfinite(v).all() for v in history.metrics.values())
     assert probe.embed(method, digits.images[:4]).shape[0] == 4

@@ -250,14 +250,14 @@ def test_all_locations_bad_arguments():
 def test_quick_recipe_builds_the_chapters_dim():
     from types import SimpleNamespace
 
-    from sslib.__main__ import _encoder, build_method
+    from sslib import methods, nets
     from sslib.recipes import QUICK
 
     recipe = QUICK["dim"]
     assert recipe.encoder == "dcgan" and recipe.batch_size == 64 and recipe.lr == 2e-3
     assert int(recipe.epochs * (4000 // recipe.batch_size)) == 250  # mnist5k: the chapter's steps
     digits = SimpleNamespace(shape=(1, 28, 28))
-    method = build_method("dim", _encoder(recipe.encoder, digits.shape), digits,
+    method = methods.build("dim", nets.make_encoder(recipe.encoder, digits.shape), digits,
                           **recipe.method_kwargs)  # fmt: skip
     assert method.estimator == "infonce" and method.negatives == "all_locations"
     assert method.local_critic.temperature == 0.1 and method.dv is None

@@ -100,13 +100,13 @@ def test_mae_rejects_bad_settings(kwargs):
 
 
 def test_quick_recipe_builds_the_chapters_mae():
-    from sslib.__main__ import _encoder, build_method
+    from sslib import methods, nets
     from sslib.recipes import QUICK
 
     recipe = QUICK["mae"]
     assert recipe.encoder == "vit_small" and recipe.batch_size == 16 and recipe.lr == 1e-3
     assert int(recipe.epochs * (4000 // recipe.batch_size)) == 5000  # mnist5k: the chapter's steps
-    method = build_method("mae", _encoder(recipe.encoder, (1, 28, 28)), None,
+    method = methods.build("mae", nets.make_encoder(recipe.encoder, (1, 28, 28)), None,
                           **recipe.method_kwargs)  # fmt: skip
     vit = method.encoder
     assert (vit.out_dim, len(vit.blocks), vit.patch_size, vit.num_patches) == (64, 2, 7, 16)

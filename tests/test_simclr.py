@@ -135,13 +135,13 @@ def test_three_views_train_and_bad_arguments_raise():
 
 
 def test_quick_recipe_builds_the_chapters_simclr():
-    from sslib.__main__ import _encoder, build_method
+    from sslib import methods, nets
     from sslib.recipes import QUICK
 
     recipe = QUICK["simclr"]
     assert recipe.encoder == "strided_cnn" and recipe.batch_size == 128
     assert int(recipe.epochs * (4000 // recipe.batch_size)) == 400  # mnist5k: the chapter's steps
-    method = build_method("simclr", _encoder(recipe.encoder, (1, 28, 28)), None,
+    method = methods.build("simclr", nets.make_encoder(recipe.encoder, (1, 28, 28)), None,
                           **recipe.method_kwargs)  # fmt: skip
     assert isinstance(method.views, augment.AffineViews) and method.temperature == 0.3
     assert isinstance(method.encoder, nets.StridedCNN)

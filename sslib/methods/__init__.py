@@ -2,7 +2,13 @@
 
 Every method is a :class:`~sslib.methods.base.Method`: ``loss(batch) -> (loss, metrics)`` and
 ``embed(x)``. ``METHODS`` maps the names the command line accepts (``python -m sslib train
-NAME``) to their classes, in the order of the book's chapters.
+NAME``) to their classes, in the order of the book's chapters, and :func:`build` makes one for
+a dataset.
+
+Adding a method takes four things: its file here (a ``Method`` subclass, with ``for_data`` if
+it needs something from the data), one line in ``METHODS``, its tests, and its recipes in
+:mod:`sslib.recipes` (``QUICK`` calibrated on the digits, ``FULL`` from its paper). The command
+line, the benchmark and the records then know it.
 """
 
 from sslib.methods.aae import AdversarialAutoencoder
@@ -30,8 +36,26 @@ METHODS = {
     "vib": VIB,  # chapter 6
 }
 
+
+def build(name: str, encoder, train_set, **kwargs) -> Method:
+    """The method ``name`` of ``METHODS`` around ``encoder``, for ``train_set``.
+
+    ``kwargs`` are the method's own settings (a recipe's ``method_kwargs``); views named by a
+    string (``"affine"``) are made with :func:`sslib.augment.make_views`. What the data decides
+    (classes, image shape, which encoders fit) is the method's own ``for_data``.
+    """
+    from sslib.augment import make_views
+
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    if isinstance(kwargs.get("views"), str):  # recipes name their views
+        kwargs = {**kwargs, "views": make_views(kwargs["views"])}
+    return METHODS[name].for_data(encoder, train_set, **kwargs)
+
+
 __all__ = [
     "METHODS",
+    "build",
     "Method",
     "AdversarialAutoencoder",
     "Autoencoder",

@@ -60,6 +60,11 @@ class AdversarialAutoencoder(Method):
         autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()]
         return {"autoencoder": autoencoder, "discriminator": list(self.discriminator.parameters())}
 
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> AdversarialAutoencoder:
+        """A decoder back to the image shape of ``train_set``."""
+        return cls(encoder, image_shape=train_set.shape, **kwargs)
+
     def loss(self, batch) -> tuple[dict[str, torch.Tensor], dict]:
         """The two players' losses on ``(images,)`` or ``(images, labels)``.
 

@@ -153,6 +153,11 @@ class Autoencoder(Method):
         x = to_float(x)
         return self.decode(self.encode(x)).view_as(x)
 
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> Autoencoder:
+        """A decoder back to the image shape of ``train_set``."""
+        return cls(encoder, image_shape=train_set.shape, **kwargs)
+
     def loss(self, batch) -> tuple[torch.Tensor, dict]:
         """Reconstruction error per pixel of a batch ``(images, ...)`` from their corruption.
 

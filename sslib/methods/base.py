@@ -39,6 +39,17 @@ class Method(nn.Module):
     #: ``sync_batchnorm``); the command line follows it unless told otherwise.
     global_batch_norm: bool = False
 
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> Method:
+        """This method around ``encoder``, with what ``train_set`` decides (classes, shape).
+
+        The command line builds every method through this (:func:`sslib.methods.build`), so
+        what a method needs from the data lives in the method's own file. The default passes
+        ``kwargs`` through; a method that needs the number of classes or the image shape, or
+        that only fits some encoders or data, overrides it and says so in a clear error.
+        """
+        return cls(encoder, **kwargs)
+
     def loss(
         self, batch: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor | dict[str, torch.Tensor], dict]:

@@ -31,7 +31,7 @@ from sslib.bounds import MovingAverageDV, all_locations_bound, bound_per_matrix
 from sslib.critics import CRITICS
 from sslib.data import to_float
 from sslib.methods.base import Method, inputs_of
-from sslib.nets import MLP, CodeHead
+from sslib.nets import MLP, CodeHead, DCGANEncoder
 
 PRIORS = ("uniform", "gaussian")
 NEGATIVES = ("same_location", "all_locations")
@@ -159,6 +159,23 @@ class DeepInfoMax(Method):
 
     def _prior_sample(self, z: torch.Tensor) -> torch.Tensor:
         return torch.rand_like(z) if self.prior == "uniform" else torch.randn_like(z)
+
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> DeepInfoMax:
+        """Deep InfoMax needs a feature map; the paper's encoder gets the paper's code head.
+
+        With :class:`~sslib.nets.DCGANEncoder` and no ``code_head``: a 4x4 convolution (3x3 on
+        28x28 digits), 1024 units and a 64-number code, as Hjelm et al. build it.
+        """
+        if not hasattr(encoder, "feature_map"):
+            raise ValueError(
+                "dim needs an encoder with a feature map: --encoder dcgan, cnn or resnet18"
+            )
+        if isinstance(encoder, DCGANEncoder) and "code_head" not in kwargs:
+            grid = 4 if train_set.shape[1] % 8 == 0 else 3
+            head = CodeHead(encoder.out_dim, 64, 1024, 2 * encoder.out_dim, grid=grid)
+            kwargs = {**kwargs, "code_head": head}
+        return cls(encoder, **kwargs)
 
     def loss(self, batch):
         """Minus the weighted MI estimates (and the prior-matching losses) of a batch.

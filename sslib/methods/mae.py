@@ -119,6 +119,13 @@ class MAE(Method):
             patches = (patches - mean) / (var + 1e-6).sqrt()
         return patches
 
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> MAE:
+        """An MAE needs a Vision Transformer (an encoder of patches)."""
+        if not hasattr(encoder, "num_patches"):
+            raise ValueError("mae needs a Vision Transformer: pass --encoder vit")
+        return cls(encoder, **kwargs)
+
     def loss(self, batch):
         """Mean squared error per pixel on the hidden patches of ``(images, ...)``."""
         images = inputs_of(batch)

@@ -31,6 +31,11 @@ class Supervised(Method):
         self.head = nn.Linear(encoder.out_dim, num_classes)
         self.views = views
 
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> Supervised:
+        """A head with one output per class of ``train_set``."""
+        return cls(encoder, train_set.num_classes, **kwargs)
+
     def loss(self, batch):
         """Cross-entropy of a batch ``(images, labels)``, in nats; logs accuracy."""
         images, labels = batch

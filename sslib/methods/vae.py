@@ -84,6 +84,11 @@ class VAE(Method):
         logits = self.decoder(reparameterize(mu, logvar)).view_as(x)
         return bernoulli_nll(logits, x), gaussian_kl(mu, logvar)
 
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> VAE:
+        """A decoder back to the image shape of ``train_set``."""
+        return cls(encoder, image_shape=train_set.shape, **kwargs)
+
     def loss(self, batch) -> tuple[torch.Tensor, dict]:
         """``mean(D + beta R)`` on ``(images,)`` or ``(images, labels)``; logs D, R and the ELBO."""
         images = inputs_of(batch)

@@ -75,6 +75,11 @@ class VIB(Method):
         logits = self.decoder(reparameterize(mu, logvar))
         return F.cross_entropy(logits, labels, reduction="none"), gaussian_kl(mu, logvar), logits
 
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> VIB:
+        """A classifier over the classes of ``train_set``."""
+        return cls(encoder, num_classes=train_set.num_classes, **kwargs)
+
     def loss(self, batch) -> tuple[torch.Tensor, dict]:
         """``mean(CE + beta R)`` of ``(images, labels)``; logs CE, rate and accuracy."""
         images, labels = batch

@@ -90,6 +90,13 @@ class Colorization(Method):
         )  # mean per block
         return logits, targets
 
+    @classmethod
+    def for_data(cls, encoder: nn.Module, train_set, **kwargs) -> Colorization:
+        """Colorization needs colour images to take the colour from."""
+        if train_set.shape[0] != 3:
+            raise ValueError(f"colorization needs colour images; {train_set.name} has one channel")
+        return cls(encoder, **kwargs)
+
     def loss(self, batch):
         """Cross-entropy of the chroma class per location, in nats; logs accuracy."""
         images = inputs_of(batch)
