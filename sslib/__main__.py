@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -207,93 +208,27 @@ class _MetricsLog:
             self.file.close()
 
 
+class _Exit(Exception):
+    """Stop the command: ``message`` goes to stderr and the exit status is ``code``."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
 def _train(args) -> int:
-    from sslib import methods, nets, probe, train
-    from sslib.methods import METHODS
+    from sslib import probe
 
-    if args.budget is not None:
-        os.environ["SSLIB_BUDGET"] = args.budget  # before anything reads the budget
-    if args.tag is None:
-        args.tag = config.budget()
-    if args.method not in METHODS:
-        print(
-            f"error: unknown method {args.method!r}; choose one of {sorted(METHODS)}",
-            file=sys.stderr,
-        )
-        return 2
-    recipe = _settings(args)
     try:
-        train_set = data.load(args.dataset, "train")
-        test_set = data.load(args.dataset, "test")
-    except (ValueError, data.DatasetUnavailable) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    problem = _check_run(args, len(train_set))
-    if problem is not None:  # before anything is written
-        print(f"python -m sslib train: error: {problem}", file=sys.stderr)
-        return 2
-    config.set_threads()  # SSLIB_THREADS, else all cores but one, as the chapters run
-    config.seed_everything(args.seed)
-    try:
-        encoder = nets.make_encoder(args.encoder, train_set.shape)
-        method = methods.build(args.method, encoder, train_set, **recipe.method_kwargs)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    run = f"{args.method}-{args.dataset}-{args.tag}"
-    out = Path(args.out)
-    checkpoint = out / f"{run}.pt"
-    sync_bn = args.sync_bn
-    if sync_bn is None:
-        sync_bn = getattr(method, "global_batch_norm", False)
-
-    def knn(m) -> dict:  # the periodic evaluation: fast, no training
-        features = probe.embed(m, train_set), probe.embed(m, test_set)
-        return {"knn": probe.knn_accuracy(features[0], train_set.labels, features[1],
-                                          test_set.labels)}  # fmt: skip
-
-    # the recipe's optimizer settings apply to the recipe's optimizer, not one a flag chose
-    options = recipe.optimizer_options if args.optimizer == recipe.optimizer else {}
-    tic = time.perf_counter()
-    with distributed.process_group_from_env():  # under torchrun: one share of each batch
-        rank, world = distributed.world()
-        fresh = not (args.resume and checkpoint.exists())
-        metrics_log = _MetricsLog(out / f"{run}.metrics.jsonl", fresh) if rank == 0 else None
-        try:
-            history = train.fit(
-                method,
-                train_set,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                lr=args.lr,
-                weight_decay=args.weight_decay,
-                optimizer=args.optimizer,
-                optimizer_options=options,
-                warmup=args.warmup,
-                precision=args.precision,
-                compile=args.compile,
-                channels_last=args.channels_last,
-                sync_batchnorm=sync_bn,
-                seed=args.seed,
-                log_every=args.log_every,
-                eval_fn=knn if args.eval_every else None,
-                eval_every=args.eval_every,
-                on_log=metrics_log,
-                checkpoint=checkpoint,
-                checkpoint_every=args.checkpoint_every,
-                resume=args.resume,
-                stop_at=args.stop_at,
-            )
-        except ValueError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        except train.NonFiniteLossError as err:  # a diverged run: say so, no traceback
-            print(f"error: {err} (--lr, --warmup)", file=sys.stderr)
-            return 1
-        finally:
-            if metrics_log is not None:
-                metrics_log.close()
-    if rank != 0:
+        recipe, train_set, test_set, method = _build_run(args)
+        tic = time.perf_counter()
+        run = f"{args.method}-{args.dataset}-{args.tag}"
+        checkpoint = Path(args.out) / f"{run}.pt"
+        history, world, settings = _fit_run(args, recipe, method, train_set, test_set, run)
+    except _Exit as stop:
+        print(stop, file=sys.stderr)
+        return stop.code
+    if world.rank != 0:
         return 0  # the model is the same on every process; rank 0 evaluates and records
     if not history.finished:
         print(f"stopped after step {history.step[-1]}; the same command resumes from {checkpoint}")
@@ -312,23 +247,8 @@ def _train(args) -> int:
         "commit": _commit(),
         "hardware": hardware(),
         "versions": versions(),
-        "processes": world,
-        "settings": {
-            "encoder": args.encoder,
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "optimizer": args.optimizer,
-            "optimizer_options": options,
-            "lr": args.lr,
-            "weight_decay": args.weight_decay,
-            "warmup": args.warmup,
-            "precision": args.precision,
-            "compile": args.compile,
-            "channels_last": args.channels_last,
-            "sync_batchnorm": sync_bn and world > 1,
-            "method": recipe.method_kwargs,
-            "recipe": recipe.source,
-        },
+        "processes": world.size,
+        "settings": settings,
         "wall_time_s": round(time.perf_counter() - tic, 2),
         "train_time_s": round(history.seconds, 2),
         "steps": history.step[-1],
@@ -341,6 +261,98 @@ def _train(args) -> int:
     save_json(record, _results_dir(args) / f"{run}.json")
     print(json.dumps(record, indent=2))
     return 0
+
+
+def _build_run(args):
+    """The run's recipe, data and method, or :class:`_Exit` with what is wrong."""
+    from sslib import methods, nets
+
+    if args.budget is not None:
+        os.environ["SSLIB_BUDGET"] = args.budget  # before anything reads the budget
+    if args.tag is None:
+        args.tag = config.budget()
+    if args.method not in methods.METHODS:
+        raise _Exit(
+            f"error: unknown method {args.method!r}; choose one of {sorted(methods.METHODS)}"
+        )
+    recipe = _settings(args)
+    try:
+        train_set = data.load(args.dataset, "train")
+        test_set = data.load(args.dataset, "test")
+    except (ValueError, data.DatasetUnavailable) as err:
+        raise _Exit(f"error: {err}") from None
+    problem = _check_run(args, len(train_set))
+    if problem is not None:  # before anything is written
+        raise _Exit(f"python -m sslib train: error: {problem}")
+    config.set_threads()  # SSLIB_THREADS, else all cores but one, as the chapters run
+    config.seed_everything(args.seed)
+    try:
+        encoder = nets.make_encoder(args.encoder, train_set.shape)
+        method = methods.build(args.method, encoder, train_set, **recipe.method_kwargs)
+    except ValueError as err:
+        raise _Exit(f"error: {err}") from None
+    return recipe, train_set, test_set, method
+
+
+def _fit_run(args, recipe, method, train_set, test_set, run: str):
+    """Train as the flags say, logging and checkpointing under ``--out``.
+
+    Returns ``(history, world, settings)``: this process's place among the ``torchrun``
+    processes and the settings the record names.
+    """
+    from sslib import probe, train
+
+    out = Path(args.out)
+    sync_bn = args.sync_bn
+    if sync_bn is None:
+        sync_bn = getattr(method, "global_batch_norm", False)
+
+    def knn(m) -> dict:  # the periodic evaluation: fast, no training
+        features = probe.embed(m, train_set), probe.embed(m, test_set)
+        return {"knn": probe.knn_accuracy(features[0], train_set.labels, features[1],
+                                          test_set.labels)}  # fmt: skip
+
+    # the recipe's optimizer settings apply to the recipe's optimizer, not one a flag chose
+    options = recipe.optimizer_options if args.optimizer == recipe.optimizer else {}
+    with distributed.process_group_from_env():  # under torchrun: one share of each batch
+        rank, size = distributed.world()
+        checkpoint = out / f"{run}.pt"
+        fresh = not (args.resume and checkpoint.exists())
+        metrics_log = _MetricsLog(out / f"{run}.metrics.jsonl", fresh) if rank == 0 else None
+        try:
+            history = train.fit(
+                method, train_set, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                weight_decay=args.weight_decay, optimizer=args.optimizer,
+                optimizer_options=options, warmup=args.warmup, precision=args.precision,
+                compile=args.compile, channels_last=args.channels_last,
+                sync_batchnorm=sync_bn, seed=args.seed, log_every=args.log_every,
+                eval_fn=knn if args.eval_every else None, eval_every=args.eval_every,
+                on_log=metrics_log, checkpoint=checkpoint,
+                checkpoint_every=args.checkpoint_every, resume=args.resume,
+                stop_at=args.stop_at,
+            )  # fmt: skip
+        except ValueError as err:
+            raise _Exit(f"error: {err}") from None
+        except train.NonFiniteLossError as err:  # a diverged run: say so, no traceback
+            raise _Exit(f"error: {err} (--lr, --warmup)", code=1) from None
+        finally:
+            if metrics_log is not None:
+                metrics_log.close()
+    settings = {
+        "encoder": args.encoder, "epochs": args.epochs, "batch_size": args.batch_size,
+        "optimizer": args.optimizer, "optimizer_options": options, "lr": args.lr,
+        "weight_decay": args.weight_decay, "warmup": args.warmup,
+        "precision": args.precision, "compile": args.compile,
+        "channels_last": args.channels_last, "sync_batchnorm": sync_bn and size > 1,
+        "method": recipe.method_kwargs, "recipe": recipe.source,
+    }  # fmt: skip
+    return history, _World(rank, size), settings
+
+
+@dataclass(frozen=True)
+class _World:
+    rank: int
+    size: int
 
 
 def _bench(args) -> int:
@@ -372,7 +384,19 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="load (download if allowed) and summarise a dataset")
     d.add_argument("name", help=f"one of {', '.join(data.DATASETS)}")
     d.add_argument("--split", default="train")
-    t = sub.add_parser("train", help="train a method and write its results record")
+    _add_train(sub.add_parser("train", help="train a method and write its results record"))
+    _add_bench(sub.add_parser("bench", help="throughput of sslib's pipeline against the usual one"))
+    return p
+
+
+# the names of sslib.nets.ENCODERS and sslib.bench.ENCODERS (a test checks they agree), written
+# out so that `python -m sslib --help` does not import the networks
+_ENCODERS = ("cnn", "strided_cnn", "resnet18", "mlp", "dcgan", "vit", "vit_small")
+_BENCH_ENCODERS = ("resnet18", "cnn", "strided_cnn")
+
+
+def _add_train(t: argparse.ArgumentParser) -> None:
+    """The flags of ``python -m sslib train``."""
     t.add_argument("method", help="method name (see sslib.methods.METHODS)")
     t.add_argument("--dataset", default="mnist5k", help=f"one of {', '.join(data.DATASETS)}")
     t.add_argument(
@@ -384,7 +408,7 @@ def parser() -> argparse.ArgumentParser:
     recipe = "default: the budget's recipe (sslib.recipes)"
     t.add_argument(
         "--encoder",
-        choices=["cnn", "strided_cnn", "resnet18", "mlp", "dcgan", "vit", "vit_small"],
+        choices=_ENCODERS,
         help=recipe,
     )
     t.add_argument("--epochs", type=_number(float, above=0), help=recipe)
@@ -447,12 +471,15 @@ def parser() -> argparse.ArgumentParser:
         help="folder for the results record (default: book/results at the full "
         "budget from the repository's root, else --out)",
     )
-    b = sub.add_parser("bench", help="throughput of sslib's pipeline against the usual one")
+
+
+def _add_bench(b: argparse.ArgumentParser) -> None:
+    """The flags of ``python -m sslib bench``."""
     b.add_argument("benchmark", choices=["simclr"])
     b.add_argument(
         "--encoder",
         default="resnet18",
-        choices=["resnet18", "cnn", "strided_cnn"],
+        choices=_BENCH_ENCODERS,
         help="strided_cnn: the digit setting (28x28 mnist5k digits, chapter 3's views)",
     )
     b.add_argument("--batch-size", type=int, default=256)
@@ -474,7 +501,6 @@ def parser() -> argparse.ArgumentParser:
         help="sslib's pipeline in NCHW instead of channels-last",
     )
     b.add_argument("--json", default=None, help="also write the record to this file")
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -270,3 +270,11 @@ def test_dim_trains_with_the_papers_encoder_from_the_command_line(tmp_path):
     assert main(args) == 0
     record = json.loads((tmp_path / "dim-digits-t.json").read_text())
     assert record["settings"]["encoder"] == "dcgan" and record["steps"] == 5
+
+
+def test_the_flags_name_the_encoders_the_factories_build():
+    from sslib import __main__ as cli
+    from sslib import bench, nets
+
+    assert set(cli._ENCODERS) == set(nets.ENCODERS)
+    assert set(cli._BENCH_ENCODERS) == set(bench.ENCODERS)
