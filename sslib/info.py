@@ -97,6 +97,36 @@ def entropy(p) -> float:
     return float(-_xlogy(p, p).sum())
 
 
+def binary_entropy(q) -> float:
+    """h(q) = -q log q - (1 - q) log(1 - q) in nats: the entropy of a coin with bias ``q``.
+
+    The term of Fano's inequality, ``H(X | Y) <= h(P_e) + P_e log(K - 1)``. Explained in
+    chapter 0, *An information-theory toolkit*.
+
+    Args:
+        q: a probability in [0, 1].
+    """
+    return entropy([q, 1 - q])
+
+
+def histogram_mi(x, y, bins: int = 20) -> float:
+    """Plug-in I(X; Y) in nats of two scalar samples, from a ``bins x bins`` 2-D histogram.
+
+    Biased upward by the finite sample (about ``(bins - 1)^2 / (2 N)`` nats for independent
+    samples) and blind to every coordinate it is not given. Seed 001 tracks "the mutual
+    information" of two embeddings with it on their first coordinates; chapters 3 and 6 show
+    why that number measures neither view's information. Explained in chapter 3,
+    *Contrastive learning*.
+
+    Args:
+        x: ``(N,)`` values (numpy or a CPU tensor).
+        y: ``(N,)`` values paired with ``x``.
+        bins: histogram bins per axis.
+    """
+    counts, _, _ = np.histogram2d(np.asarray(x), np.asarray(y), bins=bins)
+    return mutual_information(counts / counts.sum())
+
+
 def conditional_entropy(pxy) -> float:
     """Conditional entropy H(Y | X) = H(X, Y) - H(X) in nats; X is axis 0, Y axis 1.
 

@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from sslib.data import ImageSet, to_float
+from sslib.nets import MLP
 
 
 @torch.no_grad()
@@ -250,6 +251,55 @@ def features_correctness(
         "linear": (linear_predictions(train_features, train_labels, test_features) == y) * 1.0,
         "knn": (knn_predictions(train_features, train_labels, test_features, k=k) == y) * 1.0,
     }
+
+
+def mlp_correctness(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    *,
+    hidden: int = 200,
+    steps: int = 100,
+    lr: float = 1e-2,
+    weight_decay: float = 1e-3,
+    seed: int = 0,
+    num_classes: int | None = None,
+) -> np.ndarray:
+    """Per-test-example correctness (0/1) of an MLP probe with one hidden layer.
+
+    The non-linear read-out Hjelm et al. (2019) report beside the linear probe: features
+    standardised with the training statistics, then ``hidden`` ReLU units trained full-batch
+    (a few thousand points need no mini-batches) with Adam for ``steps``. Explained in chapter
+    5, *Deep InfoMax*.
+
+    Args:
+        train_features: ``(N, D)`` CPU features of the labelled training images.
+        train_labels: ``(N,)`` their labels.
+        test_features: ``(M, D)`` features of the test images.
+        test_labels: ``(M,)`` their labels.
+        hidden: width of the hidden layer.
+        steps: full-batch Adam steps.
+        lr: Adam's learning rate.
+        weight_decay: Adam's (L2) weight decay.
+        seed: seeds the MLP's initialisation.
+        num_classes: outputs of the MLP (default: the largest training label + 1).
+
+    Returns:
+        ``(M,)`` float array, 1 where the probe is right.
+    """
+    mean, std = train_features.mean(0), train_features.std(0) + 1e-6
+    xtr, xte = (train_features - mean) / std, (test_features - mean) / std
+    ytr, yte = torch.as_tensor(train_labels).cpu(), torch.as_tensor(test_labels).cpu()
+    torch.manual_seed(seed)
+    net = MLP(train_features.shape[1], [hidden], num_classes or int(ytr.max()) + 1)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(steps):
+        opt.zero_grad()
+        F.cross_entropy(net(xtr), ytr).backward()
+        opt.step()
+    with torch.no_grad():
+        return (net(xte).argmax(1) == yte).float().numpy()
 
 
 def per_class_index(labels, n: int, seed: int = 0) -> np.ndarray:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from sslib import info
 from sslib.info import (
     conditional_entropy,
     conditional_mutual_information,
@@ -227,3 +228,17 @@ def test_gaussian_rho_and_dim_validation():
         gaussian_mi(0.5, dim=0)
     with pytest.raises(ValueError, match="dim must be an integer"):
         gaussian_rho(0.5, dim=1.5)
+
+
+def test_binary_entropy_and_histogram_mi():
+    assert info.binary_entropy(0.5) == pytest.approx(np.log(2))
+    assert info.binary_entropy(0.0) == 0.0 and info.binary_entropy(1.0) == 0.0
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=20_000)
+    same = info.histogram_mi(x, x, bins=20)
+    assert same == pytest.approx(info.entropy(np.histogram(x, bins=20)[0] / len(x)))  # I = H
+    noise = info.histogram_mi(x, rng.normal(size=20_000), bins=20)
+    assert 0 <= noise < 2 * 19**2 / (2 * 20_000)  # independent: only the plug-in bias
+    rho = 0.8
+    y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=20_000)
+    assert abs(info.histogram_mi(x, y, bins=20) - info.gaussian_mi(rho)) < 0.05

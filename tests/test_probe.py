@@ -74,3 +74,15 @@ def test_correctness_agrees_with_evaluate_and_feeds_stats():
     )
     iv = stats.paired_difference(pixels["linear"], correct["linear"])
     assert iv.low <= iv.estimate <= iv.high
+
+
+def test_mlp_correctness_reads_what_a_linear_probe_cannot():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1200, 2, generator=g) * 2 - 1
+    y = ((x[:, 0] * x[:, 1]) > 0).long()  # XOR of the signs: no line separates it
+    correct = probe.mlp_correctness(x[:1000], y[:1000], x[1000:], y[1000:], steps=300)
+    assert correct.shape == (200,) and set(np.unique(correct)) <= {0.0, 1.0}
+    linear = probe.features_correctness(x[:1000], y[:1000], x[1000:], y[1000:])["linear"]
+    assert correct.mean() > 0.9 > 0.7 > linear.mean()
+    again = probe.mlp_correctness(x[:1000], y[:1000], x[1000:], y[1000:], steps=300)
+    assert np.array_equal(correct, again)  # seeded
