@@ -201,3 +201,34 @@ def uniformity(z: torch.Tensor, t: float = 2.0) -> torch.Tensor:
     u = F.normalize(z, dim=1)
     sq_dists = torch.pdist(u).pow(2)  # (N (N - 1) / 2,): every distinct pair once
     return torch.logsumexp(-t * sq_dists, dim=0) - math.log(len(sq_dists))
+
+
+def adversarial_prior(
+    discriminator, codes: torch.Tensor, prior_draws: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The two losses of matching codes to a prior with a discriminator (a GAN in code space).
+
+    The discriminator ``d`` outputs a logit, ``D = sigmoid(d)`` the probability of "a prior
+    draw". Its loss is the logistic one, ``-log D(p) - log(1 - D(q))`` for prior draws ``p``
+    and codes ``q``, computed on detached codes so that it moves the discriminator only; the
+    encoder's is the non-saturating generator loss ``-log D(q)`` (Goodfellow et al. 2014),
+    which pushes the codes toward where the discriminator sees the prior. With
+    ``softplus(-l) = -log sigmoid(l)``. Used by the adversarial autoencoder (Makhzani et al.
+    2016) and Deep InfoMax's prior matching; explained in chapter 2, *Autoencoders*.
+
+    Args:
+        discriminator: ``(B, K) -> (B, 1)`` logits.
+        codes: ``(B, K)`` the encoder's codes (gradients flow into them through the
+            generator loss only).
+        prior_draws: ``(B', K)`` samples of the prior.
+
+    Returns:
+        ``(generator_loss, discriminator_loss, accuracy)``: two scalar losses in nats and the
+        discriminator's accuracy on this batch (detached).
+    """
+    real = discriminator(prior_draws)
+    fake = discriminator(codes.detach())  # the discriminator's loss leaves the codes alone
+    disc = F.softplus(-real).mean() + F.softplus(fake).mean()
+    generator = F.softplus(-discriminator(codes)).mean()
+    accuracy = ((real > 0).float().mean() + (fake < 0).float().mean()) / 2
+    return generator, disc, accuracy.detach()

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from sslib.data import to_float
 from sslib.methods.base import Method, inputs_of
 from sslib.nets import MLP, MLPDecoder
+from sslib.objectives import adversarial_prior
 
 
 class AdversarialAutoencoder(Method):
@@ -75,15 +76,7 @@ class AdversarialAutoencoder(Method):
         h = self.encoder(x)  # (B, D)
         mse = F.mse_loss(torch.sigmoid(self.decoder(h)).view_as(x), x)
         prior = torch.randn_like(h)  # draws of p(h) = N(0, I)
-        fake_logit = self.discriminator(h)  # (B, 1)
-        # non-saturating generator loss: -log d(f(x)), the codes labelled as prior draws
-        generator = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
-        real = self.discriminator(prior)
-        fake = self.discriminator(h.detach())  # the discriminator's loss leaves h alone
-        discriminator = F.binary_cross_entropy_with_logits(
-            real, torch.ones_like(real)
-        ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
-        accuracy = ((real > 0).float().mean() + (fake < 0).float().mean()) / 2
+        generator, discriminator, accuracy = adversarial_prior(self.discriminator, h, prior)
         losses = {
             "autoencoder": mse + self.adversarial_weight * generator,
             "discriminator": discriminator,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from sslib.bounds import BLOCK_ESTIMATORS as ESTIMATORS
 from sslib.bounds import MovingAverageDV, all_locations_bound, bound_per_matrix
@@ -32,6 +31,7 @@ from sslib.critics import CRITICS
 from sslib.data import to_float
 from sslib.methods.base import Method, inputs_of
 from sslib.nets import MLP, CodeHead, DCGANEncoder
+from sslib.objectives import adversarial_prior
 
 PRIORS = ("uniform", "gaussian")
 NEGATIVES = ("same_location", "all_locations")
@@ -205,11 +205,9 @@ class DeepInfoMax(Method):
         if self.gamma <= 0:
             return total, metrics
         z = self._squash(y)
-        real = self.discriminator(self._prior_sample(z))  # (B, 1)
-        fake = self.discriminator(z.detach())  # the discriminator's loss leaves y alone
-        disc = F.softplus(-real).mean() + F.softplus(fake).mean()  # -log D(p) - log(1 - D(q))
-        generator = F.softplus(-self.discriminator(z)).mean()  # non-saturating: -log D(q)
-        metrics["d_accuracy"] = ((real > 0).float().mean() + (fake < 0).float().mean()) / 2
+        generator, disc, metrics["d_accuracy"] = adversarial_prior(
+            self.discriminator, z, self._prior_sample(z)
+        )
         return {"encoder": total + self.gamma * generator, "discriminator": disc}, metrics
 
     def representations(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
