@@ -205,7 +205,7 @@ BLOCK_ESTIMATORS = ("dv", "jsd", "infonce")
 class MovingAverageDV(nn.Module):
     """MINE's Donsker-Varadhan bound with its bias-corrected gradient (Belghazi et al., 2018).
 
-    The value is :func:`sslib.dv`. Its gradient has ``E_q[e^T grad T] / E_q[e^T]``, a
+    The value is :func:`dv`. Its gradient has ``E_q[e^T grad T] / E_q[e^T]``, a
     ratio of batch means and so biased; MINE divides by a moving average ``ma`` of
     ``E_q[e^T]`` instead. Written as ``mean_i T_ii - exp(log_mean_q e^T - log ma)`` with ``ma``
     held fixed, the second term has exactly that gradient. ``ma`` is kept in log space (no
