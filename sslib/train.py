@@ -250,7 +250,8 @@ class Batches:
             batch = self.data(step, self.batch_size // self.world, generator)
             return tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
         index = _batch_index(self.n, self.batch_size, self.seed, step - 1, self.rank, self.world)
-        batch = tuple(t[index.to(self.device)] for t in self.tensors)
+        index = index.to(self.device)  # once, where the data lives
+        batch = tuple(t[index] for t in self.tensors)
         return tuple(_channels_last(t) for t in batch) if self.channels_last else batch
 
 
