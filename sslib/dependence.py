@@ -36,6 +36,13 @@ class _ShuffleDiscriminator(Method):
         return F.softplus(-real).mean() + F.softplus(fake).mean(), {}
 
 
+def _fit_quietly(method, data, steps: int, batch_size: int, lr: float, seed: int) -> None:
+    """Train an evaluator's network on its half of the data: fp32, no progress bar."""
+    first = data[0] if isinstance(data, tuple) else data
+    fit(method, data, steps=steps, batch_size=min(batch_size, len(first)), lr=lr, seed=seed,
+        device=first.device, precision="fp32", progress=False, log_every=steps)  # fmt: skip
+
+
 def shuffle_dimensions(codes: torch.Tensor, generator: torch.Generator | None = None):
     """Each column permuted independently: a sample of the product of the code's marginals.
 
@@ -81,18 +88,7 @@ def neural_dependency_measure(
     half = len(codes) // 2
     torch.manual_seed(seed)
     disc = _ShuffleDiscriminator(codes.shape[1], hidden)
-    fit(
-        disc,
-        codes[:half],
-        steps=steps,
-        batch_size=min(batch_size, half),
-        lr=lr,
-        seed=seed,
-        device=codes.device,
-        precision="fp32",
-        progress=False,
-        log_every=steps,
-    )
+    _fit_quietly(disc, codes[:half], steps, batch_size, lr, seed)
     with torch.no_grad():
         held = codes[half:]
         g = torch.Generator(device=codes.device).manual_seed(seed)
@@ -138,18 +134,7 @@ def mine_estimate(
     torch.manual_seed(seed)
     critic = SeparableCritic(x.shape[1], y.shape[1], hidden=hidden, embed_dim=embed_dim)
     mine = CriticEstimator(critic, MovingAverageDV())
-    fit(
-        mine,
-        (x[:half], y[:half]),
-        steps=steps,
-        batch_size=min(batch_size, half),
-        lr=lr,
-        seed=seed,
-        device=x.device,
-        precision="fp32",
-        progress=False,
-        log_every=steps,
-    )
+    _fit_quietly(mine, (x[:half], y[:half]), steps, batch_size, lr, seed)
     xs, ys = x[half:], y[half:]
     n = len(xs) // batch_size * batch_size or len(xs)
     estimates = [
