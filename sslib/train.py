@@ -97,9 +97,6 @@ class History:
         )  # fmt: skip
 
 
-Stream = Callable[[int, int, torch.Generator], object]
-
-
 def _average_across_processes(grads: list[torch.Tensor]) -> None:
     """All-reduce (mean) a list of gradients in place, one collective per dtype.
 
