@@ -232,3 +232,244 @@ def adversarial_prior(
     generator = F.softplus(-discriminator(codes)).mean()
     accuracy = ((real > 0).float().mean() + (fake < 0).float().mean()) / 2
     return generator, disc, accuracy.detach()
+
+
+def _check_pair(name: str, a: torch.Tensor, b: torch.Tensor, min_rows: int = 2) -> None:
+    """A clear error unless ``a`` and ``b`` are floating (N, D) tensors of one shape, N >= min."""
+    if a.ndim != 2 or b.ndim != 2 or a.shape != b.shape:
+        raise ValueError(
+            f"{name} needs two 2-D embeddings (N, D) of the same shape, got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}; row i of one is paired with row i of the other"
+        )
+    if len(a) < min_rows:
+        raise ValueError(
+            f"{name} needs at least {min_rows} rows to estimate batch statistics, got {len(a)}; "
+            "use a larger batch_size"
+        )
+    if not (a.is_floating_point() and b.is_floating_point()):
+        raise ValueError(f"{name} needs floating embeddings, got {a.dtype} and {b.dtype}")
+
+
+def _off_diagonal(m: torch.Tensor) -> torch.Tensor:
+    """The D (D - 1) off-diagonal entries of a square (D, D) matrix, flattened."""
+    return m[~torch.eye(len(m), dtype=torch.bool, device=m.device)]
+
+
+def barlow_twins_loss(
+    z1: torch.Tensor, z2: torch.Tensor, lambda_offdiag: float = 5e-3
+) -> torch.Tensor:
+    """Barlow Twins' redundancy-reduction loss (Zbontar et al. 2021, Algorithm 1).
+
+    Each embedding dimension is standardised over the batch (mean 0, standard deviation 1, the
+    biased estimate as the authors' code's ``BatchNorm1d(affine=False)``; Algorithm 1 writes
+    ``z.std(0)``), and ``C = z1_norm.T @ z2_norm / N`` is the (D, D) cross-correlation of the
+    two views' dimensions, each entry in [-1, 1]. The loss::
+
+        L = sum_i (1 - C_ii)^2 + lambda * sum_{i != j} C_ij^2
+
+    asks each dimension to agree across views (invariance) and different dimensions to be
+    uncorrelated (redundancy reduction). It is 0 exactly when C is the identity.
+
+    Reference: Zbontar, Jing, Misra, LeCun and Deny (2021), "Barlow Twins: Self-Supervised
+    Learning via Redundancy Reduction", ICML, eq. (1) and Algorithm 1.
+
+    Explained in chapter 7, *Learning without negatives*.
+
+    Args:
+        z1: projections of the first views. Shape: (N, D), N >= 2.
+        z2: projections of the second views, row i paired with row i of ``z1``. Shape: (N, D).
+        lambda_offdiag: lambda >= 0, the weight of the off-diagonal (redundancy) term; the
+            paper's 5e-3 for D = 8192.
+
+    Returns:
+        Scalar tensor, >= 0 (unitless: correlations).
+    """
+    _check_pair("barlow_twins_loss", z1, z2)
+    if not (math.isfinite(lambda_offdiag) and lambda_offdiag >= 0):
+        raise ValueError(f"lambda_offdiag must be a finite number >= 0, got {lambda_offdiag}")
+    n = len(z1)
+
+    def standardise(z):  # per dimension over the batch; eps as BatchNorm's, for constant dims
+        return (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5)
+
+    c = standardise(z1).T @ standardise(z2) / n  # (D, D) cross-correlation
+    on_diag = (1 - torch.diagonal(c)).pow(2).sum()
+    return on_diag + lambda_offdiag * _off_diagonal(c).pow(2).sum()
+
+
+def vicreg_terms(
+    z1: torch.Tensor, z2: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """VICReg's three terms, unweighted: ``(invariance, variance, covariance)``.
+
+    As in Bardes et al. (2022), Algorithm 1, for embeddings of dimension D:
+
+    * invariance: the mean squared error between the two views, ``mean_{n,d} (z1 - z2)^2``;
+    * variance: for each branch, the hinge ``mean_d relu(1 - sqrt(Var z_d + 1e-4))`` on the
+      per-dimension standard deviation over the batch (unbiased), summed over the two
+      branches as Algorithm 1 and solo-learn write it (the authors' ``main_vicreg.py`` averages
+      the two branches instead, which halves the variance weight);
+    * covariance: for each branch, ``sum_{i != j} Cov(z)_ij^2 / D`` of the (unbiased) sample
+      covariance, summed over the two branches.
+
+    Explained in chapter 7, *Learning without negatives*.
+
+    Shape:
+        ``z1, z2: (N, D)``, N >= 2; each term a scalar tensor.
+    """
+    _check_pair("vicreg_terms", z1, z2)
+    n, d = z1.shape
+    invariance = F.mse_loss(z1, z2)
+    variance = z1.new_zeros(())
+    covariance = z1.new_zeros(())
+    for z in (z1, z2):
+        z = z - z.mean(0)
+        std = torch.sqrt(z.var(0) + 1e-4)
+        variance = variance + F.relu(1 - std).mean()
+        cov = z.T @ z / (n - 1)  # (D, D)
+        covariance = covariance + _off_diagonal(cov).pow(2).sum() / d
+    return invariance, variance, covariance
+
+
+def vicreg_loss(
+    z1: torch.Tensor,
+    z2: torch.Tensor,
+    sim_weight: float = 25.0,
+    var_weight: float = 25.0,
+    cov_weight: float = 1.0,
+) -> torch.Tensor:
+    """VICReg's loss, ``sim_weight * invariance + var_weight * variance + cov_weight * cov``.
+
+    The terms are :func:`vicreg_terms`'s: the invariance pulls the two views together, the
+    variance hinge keeps every dimension's standard deviation near 1 over the batch (what
+    prevents collapse: with ``var_weight=0`` a constant embedding minimises the rest), and the
+    covariance term decorrelates the dimensions.
+
+    Reference: Bardes, Ponce and LeCun (2022), "VICReg: Variance-Invariance-Covariance
+    Regularization for Self-Supervised Learning", ICLR, eq. (6) and Algorithm 1 (weights
+    lambda = mu = 25, nu = 1).
+
+    Explained in chapter 7, *Learning without negatives*.
+
+    Args:
+        z1: projections of the first views. Shape: (N, D), N >= 2.
+        z2: projections of the second views, row i paired with row i of ``z1``. Shape: (N, D).
+        sim_weight: lambda >= 0, the invariance term's weight.
+        var_weight: mu >= 0, the variance hinge's weight (0: the collapse ablation).
+        cov_weight: nu >= 0, the covariance term's weight.
+
+    Returns:
+        Scalar tensor, >= 0.
+    """
+    weights = {"sim_weight": sim_weight, "var_weight": var_weight, "cov_weight": cov_weight}
+    for name, w in weights.items():
+        if not (math.isfinite(w) and w >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {w}")
+    invariance, variance, covariance = vicreg_terms(z1, z2)
+    return sim_weight * invariance + var_weight * variance + cov_weight * covariance
+
+
+def negative_cosine_similarity(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``-cos(p, stop-gradient(z))``, averaged over the batch: SimSiam's ``D`` and BYOL's loss.
+
+    ``p`` is the online branch's prediction, ``z`` the target branch's projection; no gradient
+    flows into ``z`` (the stop-gradient of Chen and He 2021, the target network of Grill et
+    al. 2020). Symmetrised, ``(D(p1, z2) + D(p2, z1)) / 2`` is SimSiam's loss (Chen and He
+    2021, eq. (2) and Algorithm 1). BYOL's loss on normalised vectors is
+    ``||p/|p| - z/|z| ||^2 = 2 - 2 cos(p, z)`` (Grill et al. 2020, eq. (2)), i.e. 2 + 2 times
+    this, summed over the two views: the same gradient up to a factor.
+
+    A method that wants the gradient to flow into ``z`` (SimSiam's ablation without the
+    stop-gradient) computes ``-F.cosine_similarity(p, z).mean()`` itself.
+
+    Explained in chapter 7, *Learning without negatives*.
+
+    Shape:
+        ``p, z: (N, D)``; returns a scalar tensor in [-1, 1].
+    """
+    _check_pair("negative_cosine_similarity", p, z, min_rows=1)
+    return -F.cosine_similarity(p, z.detach(), dim=1).mean()
+
+
+def _as_views(name: str, logits) -> list[torch.Tensor]:
+    """A list of (N, K) tensors from a list of them or a stacked (V, N, K) tensor."""
+    views = list(logits.unbind(0)) if torch.is_tensor(logits) and logits.ndim == 3 else logits
+    if torch.is_tensor(views) or not views or any(not torch.is_tensor(v) for v in views):
+        raise ValueError(
+            f"dino_loss needs {name} as a list of (N, K) tensors, one per view, or a (V, N, K) "
+            f"tensor; got {type(logits).__name__}"
+            + (f" of shape {tuple(logits.shape)}" if torch.is_tensor(logits) else "")
+        )
+    if any(v.ndim != 2 or v.shape != views[0].shape for v in views):
+        raise ValueError(
+            f"dino_loss needs every view of {name} to be (N, K) of one shape, got "
+            f"{[tuple(v.shape) for v in views]}"
+        )
+    return views
+
+
+def dino_loss(
+    student_logits,
+    teacher_logits,
+    center: torch.Tensor,
+    student_temperature: float = 0.1,
+    teacher_temperature: float = 0.04,
+) -> torch.Tensor:
+    """DINO's cross-entropy between the sharpened, centred teacher and the student, in nats.
+
+    For teacher view a and student view b of the same images, with K prototypes::
+
+        P_t = softmax((t_a - center) / teacher_temperature)      (no gradient)
+        H(a, b) = - mean_n sum_k P_t[n, k] log_softmax(s_b / student_temperature)[n, k]
+
+    averaged over the pairs with a != b (Caron et al. 2021, Algorithm 1: with two views,
+    ``H(t1, s2) / 2 + H(t2, s1) / 2``). Teacher view a is student view a: the lists are
+    aligned, and the student may have more views (multi-crop) than the teacher. Centring
+    (subtracting a running mean of the teacher's logits) keeps one prototype from winning
+    every image; sharpening (a low teacher temperature) keeps the teacher from going uniform.
+    Together they avoid collapse; the centre's update is the method's
+    (:class:`sslib.methods.dino.DINO`).
+
+    Reference: Caron, Touvron, Misra, Jégou, Mairal, Bojanowski and Joulin (2021), "Emerging
+    Properties in Self-Supervised Vision Transformers", ICCV, eq. (1)-(4) and Algorithm 1.
+
+    Explained in chapter 7, *Learning without negatives*.
+
+    Args:
+        student_logits: V_s >= 1 tensors of shape (N, K), or one (V_s, N, K) tensor.
+        teacher_logits: V_t tensors (N, K) or a (V_t, N, K) tensor, V_t <= V_s; detached here.
+        center: the running centre of the teacher's logits. Shape: (K,) or (1, K).
+        student_temperature: > 0 (the paper: 0.1).
+        teacher_temperature: > 0, lower than the student's: it sharpens the target (the paper:
+            0.04, warmed up to 0.07 in some runs).
+
+    Returns:
+        Scalar tensor, the mean cross-entropy in nats, >= 0.
+    """
+    check_temperature(student_temperature)
+    check_temperature(teacher_temperature)
+    students = _as_views("student_logits", student_logits)
+    teachers = _as_views("teacher_logits", teacher_logits)
+    if students[0].shape != teachers[0].shape:
+        raise ValueError(
+            f"dino_loss needs student and teacher views of one shape (N, K), got "
+            f"{tuple(students[0].shape)} and {tuple(teachers[0].shape)}"
+        )
+    if len(teachers) > len(students) or len(students) < 2:
+        raise ValueError(
+            f"dino_loss needs >= 2 student views and no more teacher views than student ones, "
+            f"got {len(students)} and {len(teachers)}"
+        )
+    k = students[0].shape[1]
+    if center.numel() != k:
+        raise ValueError(f"dino_loss needs a centre of K = {k} numbers, got {tuple(center.shape)}")
+    center = center.reshape(1, k).detach()
+    targets = [F.softmax((t.detach() - center) / teacher_temperature, dim=1) for t in teachers]
+    log_probs = [F.log_softmax(s / student_temperature, dim=1) for s in students]
+    total, pairs = 0.0, 0
+    for a, target in enumerate(targets):
+        for b, log_prob in enumerate(log_probs):
+            if a != b:  # a view does not predict itself
+                total = total + -(target * log_prob).sum(dim=1).mean()
+                pairs += 1
+    return total / pairs
