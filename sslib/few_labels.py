@@ -27,11 +27,9 @@ import sys
 import time
 
 import numpy as np
-import torch
 
 from sslib import augment, config, data, methods, nets, probe, train
 from sslib.checkpoint import save_json
-from sslib.methods.supervised import Supervised
 
 
 def pack(correct: np.ndarray) -> str:
@@ -56,28 +54,16 @@ def outcomes(record: dict, n: int, arm: str) -> np.ndarray:
     return np.stack([unpack(t, record["test_examples"]) for t in row[arm]])
 
 
-def supervised_predictions(make_encoder, train_set, test_set, index, *, steps, batch_size,
-                           seed, lr, weight_decay, warmup, views) -> np.ndarray:  # fmt: skip
-    """``(M,)`` test predictions of a network trained end to end on ``index`` alone.
-
-    The network is ``make_encoder()`` and a linear head, trained for ``steps`` of AdamW on the
-    labelled images ``index`` of ``train_set``, batches of at most ``batch_size``.
-    """
-    config.seed_everything(seed)
-    net = Supervised(make_encoder(), train_set.num_classes, views=views)
-    labelled = train_set.subset(torch.as_tensor(index))
-    train.fit(net, labelled, steps=steps, batch_size=min(batch_size, len(index)), lr=lr,
-              weight_decay=weight_decay, warmup=warmup, seed=seed, progress=False)  # fmt: skip
-    return net.predictions(test_set.images).numpy()
-
-
 def sweep(features, make_encoder, train_set, test_set, per_class, draws, supervised_steps,
           **fit_options) -> dict:  # fmt: skip
     """The packed outcomes of every arm: ``{n: {"probe": [...], "supervised@S": [...]}}``.
 
     ``features`` is ``(train (N, D), test (M, D))`` of the frozen encoder; each draw picks the
     same labelled images for both arms (:func:`sslib.probe.per_class_index`, seed = draw).
-    ``supervised_steps[n]`` is a list of step counts to train the end-to-end arm for.
+    The end-to-end arm is ``make_encoder()``, built with the global seed set to the draw, plus
+    a linear head, trained by :func:`sslib.probe.finetune_predictions` (seed = draw) with
+    ``fit_options`` (``batch_size``, ``lr``, ``weight_decay``, ``warmup``, ``views``);
+    ``supervised_steps[n]`` is a list of step counts to train it for.
     """
     (h_train, h_test), y_test = features, test_set.labels.numpy()
     result = {}
@@ -88,8 +74,11 @@ def sweep(features, make_encoder, train_set, test_set, per_class, draws, supervi
             guess = probe.linear_predictions(h_train[index], train_set.labels[index], h_test)
             row["probe"].append(pack(guess == y_test))
             for steps in supervised_steps[n]:
-                guess = supervised_predictions(make_encoder, train_set, test_set, index,
-                                               steps=steps, seed=draw, **fit_options)  # fmt: skip
+                config.seed_everything(draw)  # the untrained network's weights
+                guess = probe.finetune_predictions(
+                    make_encoder(), train_set.images[index], train_set.labels[index],
+                    test_set.images, num_classes=train_set.num_classes, steps=steps, seed=draw,
+                    **fit_options)  # fmt: skip
                 row.setdefault(f"supervised@{steps}", []).append(pack(guess == y_test))
         result[str(n)] = row
         print(f"{n} labels per class: " + ", ".join(

@@ -424,7 +424,10 @@ def finetune_predictions(
     ``encoder`` adapts to the labels (the encoder given is left untouched), with AdamW and a
     warm-up-then-cosine schedule (:func:`sslib.train.fit`). A pre-trained encoder and the same
     architecture at random initialisation, fine-tuned with the same arguments, give the
-    comparison He et al. (2022) make for masked autoencoders. Explained in chapter 4, *Masked
+    comparison He et al. (2022) make for masked autoencoders. Training from scratch is the same
+    call on an untrained encoder, whose weights are the caller's to seed (build it after
+    :func:`sslib.config.seed_everything`): chapter 1's few-labels comparison and the record of
+    :mod:`sslib.few_labels` train their supervised networks so. Explained in chapter 4, *Masked
     modeling*.
 
     Args:
@@ -440,7 +443,8 @@ def finetune_predictions(
         warmup: warm-up share of ``steps``.
         views: optional augmentation of each training batch (as
             :class:`~sslib.methods.supervised.Supervised` takes).
-        seed: seeds the head's initialisation, batch order and augmentation.
+        seed: seeds the head's initialisation, batch order and augmentation (not the
+            encoder's weights, which arrive made).
         device: where to train (default :func:`sslib.config.device`).
 
     Returns:

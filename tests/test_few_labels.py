@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from sslib import few_labels, stats
+from sslib import config, data, few_labels, nets, probe, stats
 
 
 def test_pack_round_trip_keeps_every_outcome():
@@ -39,3 +39,20 @@ def test_steps_must_match_the_counts(tmp_path, capsys):
     assert code == 2
     assert "one --supervised-steps entry per --per-class entry" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_end_to_end_arm_is_finetune_predictions_on_a_network_built_under_the_draw():
+    train_set, test_set = data.load("digits", "train"), data.load("digits", "test")
+    features = probe.raw_pixels(train_set), probe.raw_pixels(test_set)
+    fit = dict(batch_size=8, lr=1e-2, weight_decay=0.0, warmup=0.0, views=None, device="cpu")
+    make = lambda: nets.make_encoder("strided_cnn", train_set.shape)  # noqa: E731
+    row = few_labels.sweep(features, make, train_set, test_set, [2], 2, {2: [5]}, **fit)["2"]
+    y = test_set.labels.numpy()
+    for draw in range(2):  # draw d: the labelled images of seed d, the network of seed d
+        index = probe.per_class_index(train_set.labels, 2, seed=draw)
+        config.seed_everything(draw)
+        expected = probe.finetune_predictions(
+            make(), train_set.images[index], train_set.labels[index], test_set.images,
+            num_classes=10, steps=5, seed=draw, **fit)  # fmt: skip
+        got = few_labels.unpack(row["supervised@5"][draw], len(y))
+        np.testing.assert_array_equal(got, (expected == y).astype(float))
