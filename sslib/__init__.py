@@ -1,10 +1,11 @@
 """sslib: the library behind *Self-Supervised Learning, Executed*.
 
 Every chapter of the book imports from here instead of re-typing code. Modules hold one
-idea each: ``config`` (budget, device, seeds), ``data``, ``augment``, ``nets``, ``info``
-(exact discrete information measures), ``bounds`` (variational MI bounds), ``objectives``
-(training losses), ``methods`` (one file per method), ``train`` (the one training loop),
-``probe`` (evaluation of frozen features), ``plots`` and ``show``.
+idea each: ``config`` (budget, device, seeds), ``data`` (datasets and generated data, one
+module each), ``augment``, ``nets``, ``info`` (exact discrete information measures),
+``bounds`` (variational MI bounds), ``objectives`` (training losses), ``methods`` (one file
+per method), ``train`` (the one training loop), ``probe`` (evaluation of frozen features),
+``plots`` and ``show``.
 """
 
 import sys as _sys

@@ -18,9 +18,9 @@ jsd        value of nwj(f + 1), gradient of js_fgan(f)        log p(y|x)/p(y)
 
 A second section applies the bounds to blocks of scores, one matrix per location of a feature
 map, as Deep InfoMax's local critics (:mod:`sslib.critics`) produce them. The last section
-holds the correlated-Gaussian toy problem on which the bounds are checked:
-samples with known MI (:func:`correlated_gaussians`) and the optimal critic in closed form
-(:func:`gaussian_log_ratio_scores`).
+holds the optimal critic in closed form (:func:`gaussian_log_ratio_scores`) of the toy
+problem on which the bounds are checked, correlated Gaussians with a known MI
+(:func:`sslib.data.gaussians.correlated_gaussians`).
 
 Explained in chapter 0, *An information-theory toolkit*.
 """
@@ -32,6 +32,8 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from sslib.data.gaussians import check_rho
 
 
 def _check_scores(scores: torch.Tensor) -> torch.Tensor:
@@ -315,53 +317,15 @@ def all_locations_bound(estimator: str, scores: torch.Tensor) -> torch.Tensor:
     return js + (mi - js).detach()  # value of NWJ, gradient of JS
 
 
-# --- The correlated-Gaussian toy problem of Poole et al. (2019): known MI, known critic ---
-
-
-def correlated_gaussians(
-    n: int,
-    dim: int,
-    rho: float,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float32,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """N pairs (x, y) with x ~ N(0, I) and y = rho x + sqrt(1 - rho^2) eps, eps ~ N(0, I).
-
-    Each coordinate of y has correlation ``rho`` with the same coordinate of x and none with
-    the others, so I(X; Y) = ``sslib.info.gaussian_mi(rho, dim)`` = -dim/2 log(1 - rho^2).
-
-    Explained in chapter 0, *An information-theory toolkit*.
-
-    Args:
-        n: number of pairs, >= 1.
-        dim: dimension of x and of y, >= 1.
-        rho: per-coordinate correlation in (-1, 1).
-        generator: optional ``torch.Generator`` for reproducible samples; samples are drawn on
-            its device, then moved to ``device``.
-        device: where the result lives (default: the generator's device, else the CPU).
-        dtype: floating dtype of the result.
-
-    Returns:
-        ``(x, y)``. Shape: (n, dim) each.
-    """
-    if n < 1 or dim < 1:
-        raise ValueError(f"need n >= 1 pairs and dim >= 1, got n={n}, dim={dim}")
-    _check_rho(rho)
-    gen_device = generator.device if generator is not None else device
-    xe = torch.randn(n, 2 * dim, generator=generator, device=gen_device, dtype=dtype)
-    x, eps = xe[:, :dim], xe[:, dim:]  # (n, dim) each
-    y = rho * x + math.sqrt(1.0 - rho**2) * eps
-    if device is not None:
-        x, y = x.to(device), y.to(device)
-    return x, y
+# --- The optimal critic of the correlated-Gaussian toy problem (sslib.data.gaussians) ---
 
 
 def gaussian_log_ratio_scores(x: torch.Tensor, y: torch.Tensor, rho: float) -> torch.Tensor:
     """The optimal critic log p(y_j | x_i) / p(y_j) for every pair of a correlated-Gaussian batch.
 
-    For y = rho x + sqrt(1 - rho^2) eps (see :func:`correlated_gaussians`), expanding the two
-    Gaussian log densities and cancelling gives, with s = 1 - rho^2::
+    For y = rho x + sqrt(1 - rho^2) eps (see
+    :func:`sslib.data.gaussians.correlated_gaussians`), expanding the two Gaussian log densities
+    and cancelling gives, with s = 1 - rho^2::
 
         f(x, y) = -dim/2 log s + (2 rho x.y - rho^2 |x|^2 - rho^2 |y|^2) / (2 s),
 
@@ -382,16 +346,9 @@ def gaussian_log_ratio_scores(x: torch.Tensor, y: torch.Tensor, rho: float) -> t
         raise ValueError(
             f"x and y must both be (N, dim), got shapes {tuple(x.shape)} and {tuple(y.shape)}"
         )
-    _check_rho(rho)
+    check_rho(rho)
     dim, s = x.shape[1], 1.0 - rho**2
     xx = (x * x).sum(dim=1, keepdim=True)  # (N, 1): |x_i|^2
     yy = (y * y).sum(dim=1).unsqueeze(0)  # (1, N): |y_j|^2
     xy = x @ y.T  # (N, N): x_i . y_j
     return -0.5 * dim * math.log(s) + (2 * rho * xy - rho**2 * (xx + yy)) / (2 * s)
-
-
-def _check_rho(rho: float) -> None:
-    if not -1.0 < float(rho) < 1.0:
-        raise ValueError(
-            f"rho must lie strictly inside (-1, 1), got {rho}; at |rho| = 1 the MI is infinite."
-        )

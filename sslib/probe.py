@@ -307,7 +307,8 @@ def per_class_index(labels, n: int, seed: int = 0) -> np.ndarray:
 
     The same labels and seed give the same indices, so encoders compared on the same
     images are probed with the same labelled examples. The labelled subset of an
-    :class:`sslib.data.ImageSet` is ``images.subset(per_class_index(images.labels, n, seed))``.
+    :class:`~sslib.data.images.ImageSet` is
+    ``images.subset(per_class_index(images.labels, n, seed))``.
 
     Raises:
         ValueError: a class has fewer than ``n`` examples.

@@ -205,7 +205,7 @@ def _per_player(value, players: list[str], what: str) -> dict:
 class Batches:
     """The batch of every step, as a tuple of tensors, the same on every run and resume.
 
-    Finite data (an :class:`~sslib.data.ImageSet`, a tensor, a tuple of equally long tensors)
+    Finite data (an :class:`~sslib.data.images.ImageSet`, a tensor, a tuple of equally long tensors)
     is shuffled once per epoch by a generator seeded from ``(seed, epoch)``; a stream
     ``data(step, batch_size, generator) -> batch`` is called with a generator seeded from
     ``(seed + rank, step)``. Step ``s``'s batch is a function of ``s``, so a resumed run sees
@@ -412,8 +412,8 @@ def fit(
     Args:
         method: a :class:`~sslib.methods.base.Method` (``loss(batch)``, optional ``players()``
             and ``after_step``). It is moved to ``device`` and trained in place.
-        data: an :class:`~sslib.data.ImageSet` (batches are ``(images, labels)``), a tensor or
-            tuple of tensors (batches index them alike), or a stream
+        data: an :class:`~sslib.data.images.ImageSet` (batches are ``(images, labels)``), a
+            tensor or tuple of tensors (batches index them alike), or a stream
             ``data(step, batch_size, generator) -> batch`` for generated data. Every batch
             reaches ``method.loss`` as a tuple of tensors; a lone tensor as ``(tensor,)``
             (:mod:`sslib.methods.base`).

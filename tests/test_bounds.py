@@ -10,7 +10,6 @@ import torch.nn.functional as F
 
 from sslib.bounds import (
     BOUNDS,
-    correlated_gaussians,
     dv,
     gaussian_log_ratio_scores,
     infonce,
@@ -19,6 +18,7 @@ from sslib.bounds import (
     logmeanexp_nodiag,
     nwj,
 )
+from sslib.data.gaussians import correlated_gaussians
 from sslib.info import gaussian_mi
 
 N, SEEDS = 1024, 4

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sslib import bounds, info, nets, train
+from sslib.data import gaussians
 from sslib.methods.critic import CriticEstimator
 
 DIM, MI = 2, 1.0  # two Gaussian pairs sharing 1 nat: rho = 0.63 per coordinate
@@ -15,11 +16,13 @@ RHO = info.gaussian_rho(MI, DIM)
 
 
 def batch(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return bounds.correlated_gaussians(n, DIM, RHO, generator=torch.Generator().manual_seed(seed))
+    return gaussians.correlated_gaussians(
+        n, DIM, RHO, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def stream(step: int, batch_size: int, generator: torch.Generator):
-    return bounds.correlated_gaussians(batch_size, DIM, RHO, generator=generator)
+    return gaussians.correlated_gaussians(batch_size, DIM, RHO, generator=generator)
 
 
 @pytest.mark.parametrize("critic_cls", [nets.SeparableCritic, nets.ConcatCritic])

@@ -1,3 +1,4 @@
+import dataclasses
 import time
 
 import pytest
@@ -84,3 +85,65 @@ def test_imageset_validates():
 def test_to_float():
     x = torch.tensor([0, 255], dtype=torch.uint8)
     torch.testing.assert_close(data.to_float(x), torch.tensor([0.0, 1.0]))
+
+
+# The layouts torchvision sets store images in, as the reference (N, C, H, W) array is stored.
+_STORED = {
+    "NHW": lambda x: x[:, 0],
+    "NHWC": lambda x: x.transpose(0, 2, 3, 1),
+    "NCHW": lambda x: x,
+}
+
+
+@pytest.mark.parametrize("layout,channels", [("NHW", 1), ("NHWC", 3), ("NCHW", 3)])
+@pytest.mark.parametrize("by_name", [False, True])
+def test_one_table_row_drives_a_torchvision_set(tmp_path, monkeypatch, layout, channels, by_name):
+    """A set added as one row of the table loads, splits, reads and checks through it alone."""
+    import numpy as np
+    import torchvision.datasets as tvd
+
+    rng = np.random.default_rng(0)
+    reference = {s: rng.integers(0, 256, (n, channels, 4, 5), dtype=np.uint8) for s, n in
+                 [("train", 5), ("extra", 3)]}  # fmt: skip
+    built = []
+
+    class FakeSet:  # a torchvision-like class: data in ``layout``, labels in ``.labels``
+        def __init__(self, root, download=False, **kwargs):
+            built.append(kwargs)
+            split = kwargs["split"] if by_name else ("train" if kwargs["train"] else "extra")
+            self.data = _STORED[layout](reference[split])
+            self.labels = np.arange(len(self.data)) % 2 - (split == "extra")  # -1 where unlabeled
+            self.classes = ["even", "odd"]
+
+    monkeypatch.setattr(tvd, "FakeSet", FakeSet, raising=False)
+    row = data.TorchvisionSet(
+        "FakeSet",
+        ("train", "extra", "train+extra"),
+        data.split_name if by_name else data.train_flag,
+        layout,
+        "labels",
+        channels,
+    )
+    monkeypatch.setitem(data.TORCHVISION, "fake", row)
+
+    both = data.load("fake", "train+extra", root=tmp_path, download=False)
+    by_flag = [{"train": True}, {"train": False}]
+    assert built == ([{"split": "train"}, {"split": "extra"}] if by_name else by_flag)
+    expected = torch.from_numpy(np.concatenate([reference["train"], reference["extra"]]))
+    assert torch.equal(both.images, expected) and both.images.is_contiguous()
+    assert both.labels.tolist() == [0, 1, 0, 1, 0, -1, 0, -1] and both.labels.dtype == torch.int64
+    assert (both.classes, both.name, both.split) == (("even", "odd"), "fake", "train+extra")
+    with pytest.raises(ValueError, match="choose one of"):
+        data.load("fake", "test", root=tmp_path, download=False)
+    # the row's channel count is checked against what the set holds
+    monkeypatch.setitem(data.TORCHVISION, "fake", dataclasses.replace(row, channels=2))
+    with pytest.raises(ValueError, match="channels"):
+        data.load("fake", "train", root=tmp_path, download=False)
+
+
+def test_table_rows_are_checked_and_listed():
+    with pytest.raises(ValueError, match="layout"):
+        data.TorchvisionSet("MNIST", ("train",), data.train_flag, "HWC", "targets", 1)
+    assert set(data.TORCHVISION) <= set(data.DATASETS)
+    assert data.split_name("test") == {"split": "test"}
+    assert data.train_flag("test") == {"train": False}

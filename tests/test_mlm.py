@@ -2,8 +2,8 @@ import torch
 import torch.nn.functional as F
 
 from sslib import nets, train
+from sslib.data.sequences import HMM, MASK, PAD, choose_mask
 from sslib.methods.mlm import MLM
-from sslib.sequences import HMM, MASK, PAD, choose_mask
 
 
 def _model(vocab_size=12, **kwargs):

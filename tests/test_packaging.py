@@ -106,3 +106,15 @@ def test_what_the_library_and_ci_import_is_declared():
     for script in ("check_lab.py", "check_html.py", "colab_cell.py", "fresh_runtime.py"):
         imports = _top_level_imports((ROOT / ".ci" / script).read_text())
         assert not _undeclared(imports, _declared(["book", "test", "lab", "chapters"])), script
+
+
+def test_the_wheel_lists_every_package_of_sslib():
+    # setuptools ships only the packages pyproject names: a new folder left out is a wheel
+    # whose imports fail although every test run from the checkout passes
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "sslib").rglob("__init__.py")
+    }
+    assert found <= listed, found - listed

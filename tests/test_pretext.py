@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from sslib import nets, probe, train
+from sslib.data import render3d, sample_photos, video
 from sslib.methods import pretext
 from sslib.methods.pretext import (
     colorization,
-    next_frame,
     relative_position,
     relative_rotation,
     rotation,
@@ -95,14 +95,14 @@ def test_turn_pair_labels_count_turns_from_first_to_second():
 
 
 def test_turntable_views_are_turns_of_one_object():
-    views, labels = relative_rotation.turntable(1, turns=4, size=16, shapes=("cube", "cone"))
+    views, labels = render3d.turntable(1, turns=4, size=16, shapes=("cube", "cone"))
     assert views.shape == (2, 4, 1, 16, 16) and views.dtype == torch.uint8
     assert labels.tolist() == [0, 1]
     assert not torch.equal(views[1, 0], views[1, 1])  # a cone changes when turned
 
 
 def test_relative_rotation_trains():
-    views, _ = relative_rotation.turntable(2, size=16)
+    views, _ = render3d.turntable(2, size=16)
     method = pretext.RelativeRotation3D(nets.SmallCNN(1, 4))
     history = train.fit(method, views, steps=2, batch_size=8, progress=False)
     assert np.isfinite(history["loss"]).all()
@@ -137,11 +137,11 @@ def test_colorization_trains_and_colorizes():
 
 
 def test_photo_patches_are_offline_colour_and_split():
-    train_patches = colorization.photo_patches(6, size=16, split="train")
-    test_patches = colorization.photo_patches(6, size=16, split="test")
+    train_patches = sample_photos.photo_patches(6, size=16, split="train")
+    test_patches = sample_photos.photo_patches(6, size=16, split="test")
     assert train_patches.shape == (6, 3, 16, 16) and train_patches.dtype == torch.uint8
     assert not torch.equal(train_patches, test_patches)
-    assert torch.equal(train_patches, colorization.photo_patches(6, size=16, split="train"))
+    assert torch.equal(train_patches, sample_photos.photo_patches(6, size=16, split="train"))
 
 
 def test_photo_patches_train_share_is_where_train_patches_come_from(monkeypatch):
@@ -149,8 +149,8 @@ def test_photo_patches_train_share_is_where_train_patches_come_from(monkeypatch)
 
     # the train columns end (size + 0.5) / width along: every train patch starts at column 0
     width = load_sample_images().images[0].shape[1] // 2  # shrunk by scale 2
-    monkeypatch.setattr(colorization, "TRAIN_SHARE", (16 + 0.5) / width)
-    patches = colorization.photo_patches(4, size=16, split="train").float()
+    monkeypatch.setattr(sample_photos, "TRAIN_SHARE", (16 + 0.5) / width)
+    patches = sample_photos.photo_patches(4, size=16, split="train").float()
     photo = torch.from_numpy(load_sample_images().images[0].copy()).permute(2, 0, 1).float()
     left = torch.nn.functional.avg_pool2d(photo[None], 2)[0][:, :, :16].round()  # (3, H, 16)
     for patch in patches[:2]:  # the first photo's
@@ -163,7 +163,7 @@ def test_photo_patches_train_share_is_where_train_patches_come_from(monkeypatch)
 def test_moving_digits_move_in_straight_lines():
     digit = torch.zeros(1, 1, 6, 6, dtype=torch.uint8)
     digit[0, 0, 2:4, 2:4] = 255
-    videos, which = next_frame.moving_digits(
+    videos, which = video.moving_digits(
         digit, 20, frames=5, size=20, num_digits=1, speed=(2.0, 2.0), seed=0
     )
     assert videos.shape == (20, 5, 1, 20, 20) and which.shape == (20, 1)
@@ -177,15 +177,15 @@ def test_moving_digits_move_in_straight_lines():
     )
     step = (centre[:, 1:] - centre[:, :-1]).norm(dim=-1)
     assert (step <= 2.0 + 1.5).all()  # speed 2 px/frame, plus rounding
-    again = next_frame.moving_digits(digit, 20, frames=5, size=20, num_digits=1, seed=0)[0]
+    again = video.moving_digits(digit, 20, frames=5, size=20, num_digits=1, seed=0)[0]
     assert torch.equal(
-        next_frame.moving_digits(digit, 20, frames=5, size=20, num_digits=1, seed=0)[0], again
+        video.moving_digits(digit, 20, frames=5, size=20, num_digits=1, seed=0)[0], again
     )
 
 
 def test_next_frame_trains_on_videos():
     digits = _images(4, size=8)
-    videos, _ = next_frame.moving_digits(digits, 16, frames=3, size=16)
+    videos, _ = video.moving_digits(digits, 16, frames=3, size=16)
     method = pretext.NextFramePrediction(nets.SmallCNN(2, 4))
     context, target = method.split(videos[:2])
     assert context.shape == (2, 2, 16, 16) and target.shape == (2, 1, 16, 16)

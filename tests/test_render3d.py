@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from sslib import render3d
+from sslib.data import render3d
 
 
 def test_random_rotations_are_rotations():

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from sslib.sequences import (
+from sslib.data.sequences import (
     HMM,
     MASK,
     NUM_SPECIAL,

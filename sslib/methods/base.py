@@ -4,7 +4,7 @@ A method is an ``nn.Module`` with
 
 * ``loss(batch) -> (loss, metrics)``, where ``batch`` is a tuple of tensors with the same
   rows: ``(inputs,)`` or ``(inputs, labels)`` (:func:`sslib.train.fit` hands over an
-  :class:`~sslib.data.ImageSet`'s ``(images, labels)``, a tuple of tensors as given, and a
+  :class:`~sslib.data.images.ImageSet`'s ``(images, labels)``, a tuple of tensors as given, and a
   lone tensor, or a stream's lone tensor, as ``(tensor,)``; :func:`inputs_of` reads the
   inputs). ``loss`` is a scalar tensor, or a dict of scalar
   tensors keyed by *player* for methods with several optimizers (an adversarial prior's

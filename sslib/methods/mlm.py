@@ -18,8 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sslib.data.sequences import MASK, PAD, bert_corrupt, choose_mask
 from sslib.methods.base import Method, inputs_of
-from sslib.sequences import MASK, PAD, bert_corrupt, choose_mask
 
 
 class MLM(Method):

@@ -4,47 +4,17 @@ Render an object, turn it by one of ``K`` angles about the camera's vertical axi
 again; the pseudo-label is the angle. Naming it requires inferring how the unseen side of the
 object looks, i.e. its 3D shape, which is what the downstream task (which solid is this?)
 needs. This is what "3D reconstruction" as a pretext task can mean with data we can make: the
-renders come from :mod:`sslib.render3d`. Explained in chapter 1, *Self-supervision and pretext
-tasks*.
+renders come from :func:`sslib.data.render3d.turntable`. Explained in chapter 1,
+*Self-supervision and pretext tasks*.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 
-from sslib import render3d
 from sslib.data import to_float
 from sslib.methods.pretext.pairs import PairClassifier
-
-
-def turntable(
-    n_per_shape: int, turns: int = 4, size: int = 32, seed: int = 0, shapes=render3d.SHAPES
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Renders of each shape from random orientations, each turned ``turns`` times.
-
-    Entry ``[i, k]`` shows object ``i`` in its random orientation ``R_i`` followed by ``k``
-    turns of ``360 / turns`` degrees about the camera's vertical axis: ``Q^k R_i``.
-
-    Returns:
-        ``(views, labels)``: uint8 ``(N, turns, 1, size, size)`` with ``N = n_per_shape *
-        len(shapes)``, and the shape labels ``(N,)``.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    views, labels = [], []
-    turn = render3d.rotation_about_y(2 * math.pi / turns)
-    for label, shape in enumerate(shapes):
-        r = render3d.random_rotations(n_per_shape, generator)
-        per_turn = []
-        for _ in range(turns):
-            per_turn.append(render3d.render(shape, r, size))
-            r = turn @ r  # one more turn about the camera's y axis
-        views.append(torch.stack(per_turn, dim=1))
-        labels.append(torch.full((n_per_shape,), label, dtype=torch.long))
-    views = (torch.cat(views) * 255).round().to(torch.uint8)
-    return views, torch.cat(labels)
 
 
 def turn_pair(
@@ -68,8 +38,8 @@ def turn_pair(
 class RelativeRotation3D(PairClassifier):
     """Pre-train ``encoder`` to name the turn between two renders of one object.
 
-    Batches are ``views`` from :func:`turntable` (or ``(views, labels)``; the labels are not
-    used).
+    Batches are ``views`` from :func:`sslib.data.render3d.turntable` (or ``(views, labels)``;
+    the labels are not used).
 
     Args:
         encoder: maps renders ``(B, 1, H, W)`` to ``(B, encoder.out_dim)``.

@@ -1,4 +1,4 @@
-"""Datasets as whole tensors: ``load(name, split)``.
+"""Image datasets as whole tensors: ``load(name, split)``.
 
 Every set comes back as an :class:`ImageSet`: ``uint8`` images of shape ``(N, C, H, W)`` and
 ``int64`` labels, small enough to move to the GPU whole and index there (no DataLoader, no
@@ -13,9 +13,10 @@ Offline sets (the quick budget reads only these):
 Both are split once, stratified by class with a fixed seed (0): 80% ``"train"``, 20% ``"test"``
 (mnist5k: 400 + 100 per class). ``"all"`` returns everything.
 
-Real datasets (full budget) load through torchvision from ``cache_dir()/data``: ``"mnist"``,
-``"fashion_mnist"``, ``"cifar10"`` (splits ``train``/``test``) and ``"stl10"`` (``train``,
-``test``, ``unlabeled``, ``train+unlabeled``). When a set is missing it is downloaded into a
+Real datasets (full budget) load through torchvision from ``cache_dir()/data``, one row of
+:data:`TORCHVISION` each: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"`` (splits
+``train``/``test``) and ``"stl10"`` (``train``, ``test``, ``unlabeled``, ``train+unlabeled``).
+Adding a torchvision set is adding its row. When a set is missing it is downloaded into a
 temporary folder and moved into place only once complete; offline, the error comes in seconds
 and says how to provide the files. Set ``SSLIB_DOWNLOAD=0`` to forbid downloads.
 """
@@ -27,6 +28,7 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,18 +157,77 @@ class DatasetUnavailable(RuntimeError):
     """A real dataset is neither on disk nor downloadable."""
 
 
-_TORCHVISION = {
-    # name: (torchvision class name, splits, split -> constructor kwargs)
-    "mnist": ("MNIST", ("train", "test")),
-    "fashion_mnist": ("FashionMNIST", ("train", "test")),
-    "cifar10": ("CIFAR10", ("train", "test")),
-    "stl10": ("STL10", ("train", "test", "unlabeled", "train+unlabeled")),
+def train_flag(split: str) -> dict:
+    """Constructor keywords of sets split by a flag: ``train=True`` or ``train=False``."""
+    return {"train": split == "train"}
+
+
+def split_name(split: str) -> dict:
+    """Constructor keywords of sets split by name: ``split="test"``."""
+    return {"split": split}
+
+
+@dataclass(frozen=True)
+class TorchvisionSet:
+    """Everything :func:`load` needs to know about one torchvision dataset: one table row.
+
+    Attributes:
+        cls: the class's name in ``torchvision.datasets`` (``"MNIST"``).
+        splits: the splits :func:`load` accepts. A split ``"a+b"`` is the concatenation of
+            the splits ``a`` and ``b``, in that order.
+        kwargs: split -> the constructor's keywords that select it (:func:`train_flag`,
+            :func:`split_name`).
+        layout: how the dataset's ``.data`` holds images: ``"NHW"`` (grey, no channel axis),
+            ``"NHWC"`` or ``"NCHW"``; all become ``(N, C, H, W)``.
+        labels: the attribute holding the labels (``"targets"``, ``"labels"``); ``-1`` marks
+            an unlabeled image.
+        channels: ``C`` of every image, checked on load.
+    """
+
+    cls: str
+    splits: tuple[str, ...]
+    kwargs: Callable[[str], dict]
+    layout: str
+    labels: str
+    channels: int
+
+    def __post_init__(self):
+        if self.layout not in _LAYOUTS:
+            raise ValueError(f"layout must be one of {tuple(_LAYOUTS)}, got {self.layout!r}")
+
+    def read(self, ds, name: str, split: str) -> ImageSet:
+        """The constructed torchvision dataset ``ds`` as an :class:`ImageSet`."""
+        images = _LAYOUTS[self.layout](torch.as_tensor(ds.data))
+        if images.shape[1] != self.channels:
+            raise ValueError(
+                f"{name!r} images have {images.shape[1]} channels, its row says {self.channels}"
+            )
+        labels = torch.as_tensor(getattr(ds, self.labels), dtype=torch.int64)
+        return ImageSet(images.contiguous(), labels, tuple(ds.classes), name, split)
+
+
+_LAYOUTS = {  # .data's layout -> the function that makes it (N, C, H, W)
+    "NHW": lambda x: x.unsqueeze(1),
+    "NHWC": lambda x: x.permute(0, 3, 1, 2),
+    "NCHW": lambda x: x,
+}
+
+#: Name -> row of each torchvision set; adding a set is adding a row.
+TORCHVISION = {
+    "mnist": TorchvisionSet("MNIST", ("train", "test"), train_flag, "NHW", "targets", 1),
+    "fashion_mnist": TorchvisionSet(
+        "FashionMNIST", ("train", "test"), train_flag, "NHW", "targets", 1
+    ),
+    "cifar10": TorchvisionSet("CIFAR10", ("train", "test"), train_flag, "NHWC", "targets", 3),
+    "stl10": TorchvisionSet(
+        "STL10", ("train", "test", "unlabeled", "train+unlabeled"), split_name, "NCHW", "labels", 3
+    ),
 }
 
 #: Name -> loader of each offline dataset; these need no network.
 OFFLINE = {"mnist5k": _mnist5k, "digits": _digits}
 #: Every name :func:`load` accepts.
-DATASETS = tuple(OFFLINE) + tuple(_TORCHVISION)
+DATASETS = tuple(OFFLINE) + tuple(TORCHVISION)
 
 
 def _check_split(name: str, split: str, splits) -> None:
@@ -174,17 +235,11 @@ def _check_split(name: str, split: str, splits) -> None:
         raise ValueError(f"{name!r} has no split {split!r}; choose one of {tuple(splits)}")
 
 
-def _split_kwargs(name: str, split: str) -> dict:
-    if name == "stl10":
-        return {"split": split}
-    return {"train": split == "train"}
-
-
 def _construct(name: str, root: Path, split: str, download: bool):
     import torchvision.datasets as tvd
 
-    cls = getattr(tvd, _TORCHVISION[name][0])
-    return cls(str(root), download=download, **_split_kwargs(name, split))
+    row = TORCHVISION[name]
+    return getattr(tvd, row.cls)(str(root), download=download, **row.kwargs(split))
 
 
 def _fetch(name: str, split: str, root: Path, download: bool):
@@ -222,10 +277,11 @@ def _fetch(name: str, split: str, root: Path, download: bool):
 
 
 def _torchvision_set(name: str, split: str, root: Path | None, download: bool) -> ImageSet:
-    _check_split(name, split, _TORCHVISION[name][1])
+    row = TORCHVISION[name]
+    _check_split(name, split, row.splits)
     root = Path(root) if root is not None else cache_dir() / "data" / name
-    if name == "stl10" and split == "train+unlabeled":
-        parts = [_torchvision_set(name, s, root, download) for s in ("train", "unlabeled")]
+    if "+" in split:  # a union of splits, e.g. STL-10's "train+unlabeled"
+        parts = [_torchvision_set(name, s, root, download) for s in split.split("+")]
         return ImageSet(
             torch.cat([p.images for p in parts]),
             torch.cat([p.labels for p in parts]),
@@ -233,17 +289,7 @@ def _torchvision_set(name: str, split: str, root: Path | None, download: bool) -
             name,
             split,
         )
-    ds = _fetch(name, split, root, download)
-    if name in ("mnist", "fashion_mnist"):
-        images = ds.data.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
-        labels = ds.targets
-    elif name == "cifar10":
-        images = torch.from_numpy(ds.data).permute(0, 3, 1, 2)  # NHWC -> NCHW
-        labels = torch.tensor(ds.targets)
-    else:  # stl10 stores NCHW already; unlabeled images carry label -1
-        images = torch.from_numpy(ds.data)
-        labels = torch.from_numpy(ds.labels.astype(np.int64))
-    return ImageSet(images.contiguous(), labels.long(), tuple(ds.classes), name, split)
+    return row.read(_fetch(name, split, root, download), name, split)
 
 
 def load(
@@ -269,7 +315,7 @@ def load(
     """
     if name in OFFLINE:
         return OFFLINE[name](split)
-    if name in _TORCHVISION:
+    if name in TORCHVISION:
         if download is None:
             download = os.environ.get("SSLIB_DOWNLOAD", "1") != "0"
         return _torchvision_set(name, split, root, download)

@@ -8,8 +8,10 @@ surface its ray meets, lit by a fixed light (Lambert shading) in the camera's fr
 shading, like the silhouette, changes with the object's orientation. Background pixels are 0.
 
 Everything is batched torch code: ``render("torus", rotations)`` draws one image per rotation.
-Used by chapter 1, *Self-supervision and pretext tasks*, for a 3D pretext task (the relative
-rotation between two renders) with shape classification downstream.
+:func:`turntable` renders each object turned step by step about the vertical axis: the data of
+chapter 1's 3D pretext task, the turn between two renders
+(:class:`sslib.methods.pretext.relative_rotation.RelativeRotation3D`), with shape
+classification downstream.
 """
 
 from __future__ import annotations
@@ -171,3 +173,30 @@ def render_set(
         rots.append(r)
     images = (torch.cat(images) * 255).round().to(torch.uint8)
     return images, torch.cat(labels), torch.cat(rots)
+
+
+def turntable(
+    n_per_shape: int, turns: int = 4, size: int = 32, seed: int = 0, shapes=SHAPES
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Renders of each shape from random orientations, each turned ``turns`` times.
+
+    Entry ``[i, k]`` shows object ``i`` in its random orientation ``R_i`` followed by ``k``
+    turns of ``360 / turns`` degrees about the camera's vertical axis: ``Q^k R_i``.
+
+    Returns:
+        ``(views, labels)``: uint8 ``(N, turns, 1, size, size)`` with ``N = n_per_shape *
+        len(shapes)``, and the shape labels ``(N,)``.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    views, labels = [], []
+    turn = rotation_about_y(2 * math.pi / turns)
+    for label, shape in enumerate(shapes):
+        r = random_rotations(n_per_shape, generator)
+        per_turn = []
+        for _ in range(turns):
+            per_turn.append(render(shape, r, size))
+            r = turn @ r  # one more turn about the camera's y axis
+        views.append(torch.stack(per_turn, dim=1))
+        labels.append(torch.full((n_per_shape,), label, dtype=torch.long))
+    views = (torch.cat(views) * 255).round().to(torch.uint8)
+    return views, torch.cat(labels)
