@@ -96,6 +96,11 @@ QUICK: dict[str, Recipe] = {
                   method_kwargs={"mask_ratio": 0.75, "decoder_dim": 64},
                   source="chapter 4, the masked autoencoder on the digits"),
 
+    # I-JEPA (chapter 7) on chapter 4's encoder: calibration pending.
+    "jepa": Recipe(encoder="vit_small", epochs=2, batch_size=16, optimizer="adamw", lr=1e-3,
+                   weight_decay=0.05, warmup=0.05, method_kwargs={},
+                   source="chapter 7, I-JEPA on the digits (against chapter 4's MAE)"),
+
 }  # fmt: skip
 
 # Each entry follows the source it names; where it departs, the comment says how and why.
@@ -120,6 +125,10 @@ FULL: dict[str, Recipe] = {
                   weight_decay=0.05, warmup=0.1,
                   method_kwargs={"mask_ratio": 0.75, "norm_pix_loss": True},
                   source="He et al. 2022, table 8", optimizer_options={"betas": (0.9, 0.95)}),
+    # I-JEPA: pending.
+    "jepa": Recipe(encoder="vit", epochs=300, batch_size=512, optimizer="adamw", lr=2.5e-4,
+                   weight_decay=0.04, warmup=40 / 300, method_kwargs={},
+                   source="Assran et al. 2023"),
     # Deep InfoMax (Hjelm et al. 2019) on CIFAR-10: the paper's DCGAN-like encoder (two 4x4
     # stride-2 convolutions to an 8x8x128 map, then a 4x4x256 convolution, 1024 units and a
     # 64-d code: --encoder dcgan), Adam at 1e-4, batch 64, no weight decay or warm-up. Changed:

@@ -15,6 +15,7 @@ from sslib.methods.aae import AdversarialAutoencoder
 from sslib.methods.autoencoder import Autoencoder
 from sslib.methods.base import Method
 from sslib.methods.dim import DeepInfoMax
+from sslib.methods.jepa import IJEPA
 from sslib.methods.mae import MAE
 from sslib.methods.pretext import Colorization, RelativePosition, RotationPrediction
 from sslib.methods.simclr import SimCLR
@@ -34,6 +35,7 @@ METHODS = {
     "mae": MAE,  # chapter 4 (its masked language model, sslib.methods.mlm, trains on text)
     "dim": DeepInfoMax,  # chapter 5
     "vib": VIB,  # chapter 6
+    "jepa": IJEPA,  # chapter 7: predicting in representation space
 }
 
 
@@ -61,6 +63,7 @@ __all__ = [
     "Autoencoder",
     "Colorization",
     "DeepInfoMax",
+    "IJEPA",
     "MAE",
     "RelativePosition",
     "RotationPrediction",
