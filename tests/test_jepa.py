@@ -153,11 +153,19 @@ def test_quick_recipe_is_chapter_4s_encoder():
 
     recipe = QUICK["jepa"]
     assert recipe.encoder == QUICK["mae"].encoder == "vit_small"
+    assert int(recipe.epochs * (4000 // recipe.batch_size)) == 560  # mnist5k: the calibrated steps
     method = methods.build("jepa", nets.make_encoder(recipe.encoder, (1, 28, 28)), None,
                            **recipe.method_kwargs)  # fmt: skip
     vit = method.encoder
     assert (vit.out_dim, len(vit.blocks), vit.patch_size, vit.num_patches) == (64, 2, 7, 16)
-    assert FULL["jepa"].encoder == FULL["mae"].encoder == "vit"
+    assert method.masks["num_targets"] == 1 and method.momentum == 0.999
+    full = FULL["jepa"]  # the paper's ViT-H/14 recipe, scaled as the MAE's is
+    assert full.encoder == FULL["mae"].encoder == "vit" and full.batch_size == 512
+    assert full.lr == 1e-3 * 512 / 2048 and full.method_kwargs["num_targets"] == 4
+    big = methods.build("jepa", nets.make_encoder(full.encoder, (3, 32, 32)), None,
+                        **full.method_kwargs)  # fmt: skip
+    context, targets = block_masks(64, big.encoder.grid, **big.masks)  # an 8x8 grid
+    assert targets.shape[:2] == (64, 4) and context.shape[1] >= 2
 
 
 def test_command_line_trains_and_records(tmp_path):
