@@ -85,6 +85,9 @@ def block_masks(
     are drawn again. Departures from the authors' code, which matter on a small grid: a
     block may span the whole grid and sit at every position (theirs stops one patch short),
     and scale and aspect are drawn independently (theirs uses one random number for both).
+    The defaults are the paper's (made for 14x14 to 16x16 grids); on the digits' 4x4 grid
+    they give targets of 1 to 4 patches, and the quick recipe (``sslib.recipes.QUICK``)
+    predicts one block of 0.35-0.5 of the patches instead (2x2 to 3x3).
 
     Args:
         batch_size: images ``B``.
@@ -186,8 +189,12 @@ class IJEPA(Method):
         predictor_dim: the predictor's width (the paper: 384 for ViT-H's 1280).
         predictor_depth: its Transformer blocks (the paper: 12).
         predictor_heads: its attention heads.
-        num_targets, target_scale, target_aspect, context_scale, min_context: the masks of
-            :func:`block_masks`.
+        num_targets: target blocks per image (the paper: 4); this and the next four are the
+            settings of :func:`sslib.methods.jepa.block_masks`.
+        target_scale: range of a target block's share of the patches (the paper: 0.15-0.2).
+        target_aspect: range of a target block's height / width (the paper: 0.75-1.5).
+        context_scale: range of the context block's share (the paper: 0.85-1.0).
+        min_context: fewest context patches an image may keep.
         views: optional augmentation ``views(x) -> x'`` on float images, applied to each
             training batch before masking (the paper uses none beyond random crops).
     """
