@@ -501,6 +501,16 @@ def unpatchify(patches: torch.Tensor, patch_size: int, height: int, width: int) 
     return x.reshape(b, c, height, width)
 
 
+def select_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The tokens of each sequence at ``index``: a ViT's visible patches, a JEPA's targets.
+
+    Shape:
+        ``tokens: (B, N, D)``, ``index: (B, ...)`` int64 in ``[0, N)`` -> ``(B, ..., D)``.
+    """
+    rows = torch.arange(len(tokens), device=tokens.device).view(-1, *[1] * (index.ndim - 1))
+    return tokens[rows, index]
+
+
 def sincos_positions_2d(grid_h: int, grid_w: int, dim: int) -> torch.Tensor:
     """Fixed 2-D sine-cosine position embeddings, as in MAE (He et al., 2022).
 
@@ -561,7 +571,7 @@ class TinyViT(nn.Module):
         """Encode the patches at ``keep`` (``(B, n_keep)`` indices; all when None)."""
         tokens = self.patch_embed(patchify(x, self.patch_size)) + self.positions  # (B, N, dim)
         if keep is not None:
-            tokens = tokens.gather(1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
+            tokens = select_tokens(tokens, keep)  # (B, n_keep, dim)
         for block in self.blocks:
             tokens = block(tokens)
         return self.norm(tokens)

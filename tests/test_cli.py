@@ -71,7 +71,7 @@ def test_every_method_builds_and_takes_a_step_from_the_command_line(name):
     from sslib import data, methods, nets, train
 
     digits = data.load("mnist5k", "train").subset(slice(0, 64))
-    encoder = nets.make_encoder("vit" if name == "mae" else "cnn", digits.shape)
+    encoder = nets.make_encoder("vit" if name in ("mae", "jepa") else "cnn", digits.shape)
     if name == "colorization":
         with pytest.raises(ValueError, match="colour images"):
             methods.build(name, encoder, digits)
@@ -92,7 +92,8 @@ def test_every_method_stops_resumes_and_records_from_the_command_line(name, tmp_
 
     In channels-last memory format, which every method's convolutions and reshapes must take.
     """
-    dataset = "mnist5k" if name == "relative_position" else "digits"  # three patches need 28x28
+    # three patches (relative position) and a 4x4 grid of blocks (jepa) need 28x28 images
+    dataset = "mnist5k" if name in ("relative_position", "jepa") else "digits"
     epochs = "0.085" if dataset == "mnist5k" else "0.25"  # 5 steps of 64 either way
     args = ["train", name, "--dataset", dataset, "--epochs", epochs, "--batch-size", "64",
             "--log-every", "1", "--eval-every", "2", "--out", str(tmp_path), "--tag", "t",

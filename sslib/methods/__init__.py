@@ -18,6 +18,7 @@ from sslib.methods.base import Method
 from sslib.methods.byol import BYOL
 from sslib.methods.dim import DeepInfoMax
 from sslib.methods.dino import DINO
+from sslib.methods.jepa import IJEPA
 from sslib.methods.mae import MAE
 from sslib.methods.pretext import Colorization, RelativePosition, RotationPrediction
 from sslib.methods.simclr import SimCLR
@@ -44,6 +45,7 @@ METHODS = {
     "barlow_twins": BarlowTwins,
     "vicreg": VICReg,
     "dino": DINO,
+    "jepa": IJEPA,  # chapter 7: predicting in representation space
 }
 
 
@@ -74,6 +76,7 @@ __all__ = [
     "Colorization",
     "DINO",
     "DeepInfoMax",
+    "IJEPA",
     "MAE",
     "RelativePosition",
     "RotationPrediction",
