@@ -13,14 +13,19 @@ line, the benchmark and the records then know it.
 
 from sslib.methods.aae import AdversarialAutoencoder
 from sslib.methods.autoencoder import Autoencoder
+from sslib.methods.barlow_twins import BarlowTwins
 from sslib.methods.base import Method
+from sslib.methods.byol import BYOL
 from sslib.methods.dim import DeepInfoMax
+from sslib.methods.dino import DINO
 from sslib.methods.mae import MAE
 from sslib.methods.pretext import Colorization, RelativePosition, RotationPrediction
 from sslib.methods.simclr import SimCLR
+from sslib.methods.simsiam import SimSiam
 from sslib.methods.supervised import Supervised
 from sslib.methods.vae import VAE
 from sslib.methods.vib import VIB
+from sslib.methods.vicreg import VICReg
 
 METHODS = {
     "supervised": Supervised,  # the reference every chapter compares with
@@ -34,6 +39,11 @@ METHODS = {
     "mae": MAE,  # chapter 4 (its masked language model, sslib.methods.mlm, trains on text)
     "dim": DeepInfoMax,  # chapter 5
     "vib": VIB,  # chapter 6
+    "byol": BYOL,  # chapter 7
+    "simsiam": SimSiam,
+    "barlow_twins": BarlowTwins,
+    "vicreg": VICReg,
+    "dino": DINO,
 }
 
 
@@ -59,13 +69,18 @@ __all__ = [
     "Method",
     "AdversarialAutoencoder",
     "Autoencoder",
+    "BYOL",
+    "BarlowTwins",
     "Colorization",
+    "DINO",
     "DeepInfoMax",
     "MAE",
     "RelativePosition",
     "RotationPrediction",
     "SimCLR",
+    "SimSiam",
     "Supervised",
     "VAE",
     "VIB",
+    "VICReg",
 ]
