@@ -173,3 +173,25 @@ def test_a_batch_of_one_image_is_refused():
     with pytest.raises(ValueError, match=">= 2 images"):
         _method("vicreg").loss((_images(1),))
     assert isinstance(_method("simsiam"), SimSiam)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_quick_recipe_builds_for_the_digits_and_trains_from_the_command_line(name, tmp_path):
+    """`python -m sslib train NAME --dataset mnist5k` with the quick recipe, cut to 5 steps."""
+    import json
+
+    from sslib.__main__ import main
+    from sslib.recipes import QUICK
+
+    recipe = QUICK[name]
+    assert recipe.encoder == "strided_cnn" and recipe.method_kwargs["views"] == "affine"
+    method = methods.build(name, nets.make_encoder(recipe.encoder, (1, 28, 28)), None,
+                           **recipe.method_kwargs)  # fmt: skip
+    assert isinstance(method.views, augment.AffineViews)
+    steps_per_epoch = 4000 // recipe.batch_size  # mnist5k's 4,000 training digits
+    args = ["train", name, "--dataset", "mnist5k", "--epochs", str(5.5 / steps_per_epoch),
+            "--out", str(tmp_path), "--tag", "t"]  # fmt: skip
+    assert main(args) == 0
+    record = json.loads((tmp_path / f"{name}-mnist5k-t.json").read_text())
+    assert record["steps"] == 5 and record["settings"]["encoder"] == "strided_cnn"
+    assert 0 <= record["probe"]["linear"] <= 1
