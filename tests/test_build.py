@@ -27,7 +27,7 @@ def test_what_the_data_decides_comes_from_the_method(digits):
         ("mae", "cnn", "Vision Transformer"),
         ("dim", "mlp", "feature map"),
         ("colorization", "cnn", "colour images"),
-        ("byol", "cnn", "unknown method 'byol'"),
+        ("swav", "cnn", "unknown method 'swav'"),
     ],
 )
 def test_a_mismatch_is_named(digits, name, encoder, message):

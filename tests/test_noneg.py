@@ -195,3 +195,15 @@ def test_quick_recipe_builds_for_the_digits_and_trains_from_the_command_line(nam
     record = json.loads((tmp_path / f"{name}-mnist5k-t.json").read_text())
     assert record["steps"] == 5 and record["settings"]["encoder"] == "strided_cnn"
     assert 0 <= record["probe"]["linear"] <= 1
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_full_recipe_follows_solo_learn_and_builds(name):
+    from sslib.recipes import FULL
+
+    recipe = FULL[name]
+    assert "solo-learn" in recipe.source and recipe.encoder == "resnet18"
+    assert recipe.epochs == 1000 and recipe.batch_size == 256
+    encoder = nets.make_encoder(recipe.encoder, (3, 32, 32))
+    method = methods.build(name, encoder, None, **recipe.method_kwargs)
+    assert isinstance(method, methods.Method)
