@@ -139,7 +139,8 @@ def _settings(args):
     from sslib.recipes import recipe
 
     base = recipe(args.method, config.budget())
-    for name in ("encoder", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "warmup"):
+    for name in ("encoder", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "warmup",
+                 "channels_last"):  # fmt: skip
         if getattr(args, name) is None:
             setattr(args, name, getattr(base, name))
     return base
@@ -428,7 +429,12 @@ def _add_train(t: argparse.ArgumentParser) -> None:
         help="auto: bf16 autocast on CUDA, fp32 elsewhere",
     )
     t.add_argument("--compile", action="store_true", help="torch.compile the loss")
-    t.add_argument("--channels-last", action="store_true", help="NHWC weights and batches")
+    t.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"NHWC weights and batches; {recipe}",
+    )
     t.add_argument(
         "--sync-bn",
         dest="sync_bn",

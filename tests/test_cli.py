@@ -129,6 +129,19 @@ def test_full_budget_takes_the_methods_recipe_and_flags_override_it(tmp_path, mo
     assert settings["channels_last"] is True
 
 
+def test_channels_last_comes_from_the_recipe_unless_a_flag_says(tmp_path):
+    from sslib.recipes import QUICK
+
+    assert QUICK["vicreg"].channels_last and not QUICK["rotation"].channels_last
+    base = ["train", "vicreg", "--dataset", "digits", "--encoder", "cnn", "--epochs", "0.1",
+            "--batch-size", "64", "--budget", "quick"]  # fmt: skip
+    for flags, expected in [([], True), (["--no-channels-last"], False)]:
+        run = tmp_path / f"run{len(flags)}"  # a fresh run each: no resume from the other
+        assert main([*base, "--out", str(run), "--results", str(run), *flags]) == 0
+        record = json.loads((run / "vicreg-digits-quick.json").read_text())
+        assert record["settings"]["channels_last"] is expected
+
+
 def test_batch_size_must_split_over_the_processes(monkeypatch, tmp_path, capsys):
     from sslib import train
 
