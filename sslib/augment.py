@@ -378,3 +378,12 @@ def make_views(name: str):
     if name not in VIEWS:
         raise ValueError(f"unknown views {name!r}; choose one of {sorted(VIEWS)}")
     return VIEWS[name]()
+
+
+def default_views(channels: int):
+    """The joint-embedding methods' augmentation when none is given, by channel count.
+
+    :class:`~sslib.augment.AffineViews` for one-channel images (chapter 3's digit views),
+    :class:`~sslib.augment.Views` (SimCLR's crops and colour) otherwise.
+    """
+    return AffineViews() if channels == 1 else Views()

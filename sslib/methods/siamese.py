@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sslib.augment import AffineViews, Views
+from sslib.augment import default_views
 from sslib.data import to_float
 from sslib.methods.base import Method, inputs_of
 
@@ -51,7 +51,7 @@ class TwoViewMethod(Method):
         if len(x) < 2:
             raise ValueError(f"{type(self).__name__} needs batches of >= 2 images, got {len(x)}")
         if self.views is None:  # chosen on first use, when the channel count is known
-            self.views = AffineViews() if x.shape[1] == 1 else Views()
+            self.views = default_views(x.shape[1])
         return torch.cat([self.views(x), self.views(x)])
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sslib.augment import AffineViews, Views
+from sslib.augment import default_views
 from sslib.bounds import infonce
 from sslib.data import to_float
 from sslib.methods.base import Method, inputs_of
@@ -89,7 +89,7 @@ class SimCLR(Method):
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         if self.views is None:  # chosen on first use, when the channel count is known
-            self.views = AffineViews() if x.shape[1] == 1 else Views()
+            self.views = default_views(x.shape[1])
         return self.views(x)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
