@@ -103,6 +103,25 @@ def gather(x: torch.Tensor) -> torch.Tensor:
     return gathered
 
 
+@torch.no_grad()
+def global_mean(x: torch.Tensor) -> torch.Tensor:
+    """The mean over dim 0 of every process's ``x`` together, on every process; no gradient.
+
+    For running statistics that must follow the global batch, not one process's share of it
+    (DINO's centre): each process sends its row sum and row count, so shares of different
+    sizes are weighted by their rows. Returns ``x.mean(0, keepdim=True)`` when not distributed.
+
+    Shape:
+        ``(n, ...) -> (1, ...)``.
+    """
+    _, size = world()
+    if size == 1:
+        return x.mean(0, keepdim=True)
+    total = torch.cat([x.sum(0).flatten(), x.new_tensor([x.shape[0]])])
+    dist.all_reduce(total)
+    return (total[:-1] / total[-1]).reshape(1, *x.shape[1:])
+
+
 class GlobalBatchNorm(nn.Module):
     """Batch norm whose training statistics span every process's share of the global batch.
 

@@ -291,3 +291,48 @@ def test_average_across_processes_keeps_shapes_and_layouts(monkeypatch):
     for g, b in zip(grads, before, strict=True):
         assert torch.equal(g, b) and g.shape == b.shape
     assert grads[2].is_contiguous(memory_format=torch.channels_last)
+
+
+def _dino():
+    from sslib.methods import DINO
+
+    torch.manual_seed(0)
+    return DINO(nets.MLP(64, (32,), 16), hidden_dim=16, bottleneck_dim=8, num_prototypes=12)
+
+
+def _teacher_logits():
+    g = torch.Generator().manual_seed(0)
+    return [torch.randn(8, 12, generator=g) + k for k in range(3)]  # three global batches
+
+
+def _center_worker(rank, world, init_file, out):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                            world_size=world)  # fmt: skip
+    try:
+        dino = _dino()
+        for logits in _teacher_logits():
+            dino.update_center(logits[rank * 4 : (rank + 1) * 4])
+        torch.save(dino.center, f"{out}.{rank}")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
+def test_dino_centre_follows_the_global_batch_on_two_processes(tmp_path):
+    """Each process's centre equals one process's with the global batch (DINO's all-reduce)."""
+    out = tmp_path / "center"
+    mp.spawn(_center_worker, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
+    one, local = _dino(), _dino()
+    for logits in _teacher_logits():
+        one.update_center(logits)
+        local.update_center(logits[:4])  # what rank 0 alone would have computed
+    for rank in range(2):
+        torch.testing.assert_close(torch.load(f"{out}.{rank}"), one.center)
+    assert not torch.allclose(local.center, one.center)
+
+
+def test_global_mean_is_the_mean_on_one_process():
+    from sslib.distributed import global_mean
+
+    x = torch.randn(5, 3, 2)
+    torch.testing.assert_close(global_mean(x), x.mean(0, keepdim=True))

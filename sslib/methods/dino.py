@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sslib.distributed import global_mean
 from sslib.methods.siamese import TwoViewMethod, spread
 from sslib.momentum import cosine_momentum, ema_update, frozen_copy
 from sslib.nets import ProjectionHead
@@ -55,7 +56,8 @@ class DINO(TwoViewMethod):
     """Self-distillation: the student's softmax on one view matches the teacher's on the other.
 
     With two views, ``L = (H(t1, s2) + H(t2, s1)) / 2`` (:func:`~sslib.objectives.dino_loss`);
-    after each loss the centre moves toward the batch mean of the teacher's logits,
+    after each loss the centre moves toward the mean of the teacher's logits over the
+    global batch (every process's share under ``torchrun``),
     ``c <- m c + (1 - m) mean(t)``, and after each optimizer step the teacher follows the
     student with the cosine momentum schedule. Logs ``teacher_entropy`` (the mean entropy of
     the teacher's targets, nats: near 0 is a one-hot target, log K a uniform one),
@@ -132,8 +134,7 @@ class DINO(TwoViewMethod):
             entropy = -(targets * targets.clamp_min(1e-12).log()).sum(1).mean()
             used = torch.tensor(float(teacher.argmax(1).unique().numel()))
             if self.training:
-                mean = teacher.mean(0, keepdim=True)
-                self.center.mul_(self.center_momentum).add_((1 - self.center_momentum) * mean)
+                self.update_center(teacher)
         metrics = {
             "teacher_entropy": entropy,
             "prototypes_used": used,
@@ -141,6 +142,17 @@ class DINO(TwoViewMethod):
             "momentum": self.momentum,
         }
         return loss, metrics
+
+    @torch.no_grad()
+    def update_center(self, teacher: torch.Tensor) -> None:
+        """``c <- m c + (1 - m) mean(teacher)``, the mean over the *global* batch ``(N, K)``.
+
+        Under ``torchrun`` every process adds its share's logits to one mean
+        (:func:`~sslib.distributed.global_mean`, as DINO's code all-reduces them), so the
+        centre is the same on every process and follows every image, not rank 0's share.
+        """
+        mean = global_mean(teacher)
+        self.center.mul_(self.center_momentum).add_((1 - self.center_momentum) * mean)
 
     def after_step(self, step: int, total_steps: int) -> None:
         """Moves the teacher toward the student with the cosine momentum schedule."""
