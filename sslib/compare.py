@@ -196,16 +196,16 @@ def arm_recipe(arm: Arm, like: str | None = None, scale: float = 1.0):
 def outcomes(record: dict, spec: str, key: str = "linear") -> np.ndarray:
     """``(seeds, M)`` 0/1 test outcomes of arm ``spec`` from a record.
 
-    ``key`` is ``"linear"``, ``"knn"``, ``"z_linear"`` or ``"z_knn"``. Raw pixels have no seed:
-    their one row is repeated once per seed of the record, so that they pair with the others.
+    ``key`` is ``"linear"``, ``"knn"``, ``"z_linear"`` or ``"z_knn"``. Raw pixels have no seed
+    and give one row, ``(1, M)``, which :func:`sslib.stats.paired_difference` pairs with an arm
+    of any number of seeds.
     """
     if spec not in record["arms"]:
         raise KeyError(f"no arm {spec!r}; the record has {sorted(record['arms'])}")
     runs = record["arms"][spec]["runs"]
     if key not in runs[0]:
         raise KeyError(f"arm {spec!r} has no {key!r}; it has {sorted(runs[0])}")
-    rows = [unpack(r[key], record["test_examples"]) for r in runs]
-    return np.stack(rows * (len(record["seeds"]) if runs[0]["seed"] is None else 1))
+    return np.stack([unpack(r[key], record["test_examples"]) for r in runs])
 
 
 def compare(arms: list[Arm], seeds: list[int], train_set, test_set, *, like=None, scale=1.0,
