@@ -12,7 +12,7 @@ record that the book reads::
         --like vicreg --scale 4 --probe-z --name no-negatives-long \
         --json book/results/no-negatives-long-mnist5k.json
 
-An arm is ``NAME[:KEY=VALUE,...][@STEPS]``: a method of :data:`sslib.methods.METHODS` trained
+An arm is ``NAME[:KEY=VALUE,...][@STEPS]``: a method of ``sslib.methods.METHODS`` trained
 with its quick recipe (:func:`sslib.recipes.recipe`), ``KEY=VALUE`` overriding the method's
 constructor arguments (``true``/``false``, numbers, else text), ``@STEPS`` the number of
 steps (else the recipe's epochs, times ``--scale``). ``pixels`` is the raw-pixel baseline and
