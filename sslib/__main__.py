@@ -104,6 +104,23 @@ def hardware() -> str:
     return f"CPU: {_cpu_name()}, {os.cpu_count()} cores"
 
 
+def provenance(module: str, argv: list[str] | None, tic: float) -> dict:
+    """Where a results record comes from, the same keys in every record the book reads.
+
+    The command (``python -m {module}`` and ``argv``, else this process's arguments), the
+    commit, the hardware, torch's threads and the wall seconds since ``tic`` (a
+    ``time.perf_counter()`` reading).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    return {
+        "command": " ".join(["python -m", module, *args]),
+        "commit": _commit(),
+        "hardware": hardware(),
+        "threads": torch.get_num_threads(),
+        "wall_time_s": round(time.perf_counter() - tic, 1),
+    }
+
+
 def _env(args) -> int:
     import numpy
     import torchvision

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the arms, run the comparison, write the record; 2 on a bad arm spec."""
     from pathlib import Path
 
-    from sslib.__main__ import _commit, hardware
+    from sslib.__main__ import provenance
 
     args = _parser().parse_args(argv)
     try:
@@ -258,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    threads, tic, cpu = config.set_threads(), time.perf_counter(), time.process_time()
+    config.set_threads()
+    tic, cpu = time.perf_counter(), time.process_time()
     train_set, test_set = data.load(args.dataset, "train"), data.load(args.dataset, "test")
     result = compare(arms, args.seeds, train_set, test_set, like=args.like, scale=args.scale,
                      k=args.knn_k, probe_z=args.probe_z)  # fmt: skip
@@ -266,11 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         "experiment": "compare",
         "name": args.name,
         "dataset": args.dataset,
-        "command": "python -m sslib.compare " + " ".join(sys.argv[1:] if argv is None else argv),
-        "commit": _commit(),
-        "hardware": hardware(),
-        "threads": threads,
-        "wall_time_s": round(time.perf_counter() - tic, 1),
+        **provenance("sslib.compare", argv, tic),
         "cpu_time_s": round(time.process_time() - cpu, 1),
         "seeds": args.seeds,
         "like": args.like,

@@ -124,14 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     """Train the method with its quick recipe, run the sweep, write the record; 2 on bad input."""
     from pathlib import Path
 
-    from sslib.__main__ import _commit, hardware
+    from sslib.__main__ import provenance
     from sslib.recipes import recipe
 
     args = _parser().parse_args(argv)
     if len(args.supervised_steps) != len(args.per_class):
         print("error: give one --supervised-steps entry per --per-class entry", file=sys.stderr)
         return 2
-    threads, tic = config.set_threads(), time.perf_counter()
+    config.set_threads()
+    tic = time.perf_counter()
     train_set, test_set = data.load(args.dataset, "train"), data.load(args.dataset, "test")
     ssl = recipe(args.method, "quick")
     config.seed_everything(0)
@@ -156,11 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "experiment": "few_labels",
         "method": args.method,
         "dataset": args.dataset,
-        "command": "python -m sslib.few_labels " + " ".join(sys.argv[1:] if argv is None else argv),
-        "commit": _commit(),
-        "hardware": hardware(),
-        "threads": threads,
-        "wall_time_s": round(time.perf_counter() - tic, 1),
+        **provenance("sslib.few_labels", argv, tic),
         "self_supervised": {"recipe": ssl.source, "steps": steps, "batch_size": ssl.batch_size,
                             "channels_last": True},
         "supervised": {"views": "affine only", "batch_size": args.supervised_batch,

@@ -77,6 +77,8 @@ def test_record_schema_and_outcomes_round_trip(tmp_path):
     assert record["experiment"] == "compare" and record["name"] == "tiny"
     for key in ["command", "commit", "hardware", "threads", "wall_time_s", "cpu_time_s"]:
         assert key in record
+    assert record["command"].startswith("python -m sslib.compare simsiam@3 ")
+    assert record["command"].endswith(f"--json {path}")
     assert list(record["arms"]) == arms and record["seeds"] == [0, 1]
     m = record["test_examples"]
     intact = record["arms"]["simsiam@3"]

@@ -21,6 +21,7 @@ def test_record_arms_give_paired_intervals(tmp_path):
                             "--json", str(path)])  # fmt: skip
     assert code == 0
     record = json.loads(path.read_text())
+    assert record["command"].startswith("python -m sslib.few_labels simclr --dataset digits ")
     assert record["supervised"]["steps"] == {"1": [2], "2": [3, 6]}  # the largest, twice as long
     ssl = few_labels.outcomes(record, 2, "probe")
     sup = few_labels.outcomes(record, 2, "supervised@6")
