@@ -58,3 +58,18 @@ def test_finetuning_rejects_bad_input(labels, steps, match):
         probe.finetune_predictions(
             _Flat(64), images, labels, images, num_classes=2, steps=steps, device="cpu"
         )
+
+
+def test_finetuning_passes_optimizer_options_to_adamw():
+    train_x, train_y = _halves(20)
+    test_x, test_y = _halves(200, seed=1)
+    torch.manual_seed(0)
+    kwargs = dict(num_classes=2, steps=60, batch_size=8, lr=1e-2, weight_decay=0.0, device="cpu")
+    fused = probe.finetune_predictions(
+        _Flat(64), train_x, train_y, test_x, optimizer_options={"fused": True}, **kwargs
+    )
+    assert (fused == test_y.numpy()).mean() > 0.95  # fused AdamW learns as the default does
+    with pytest.raises(ValueError, match="do not fit"):  # the options reach the optimizer
+        probe.finetune_predictions(
+            _Flat(64), train_x, train_y, test_x, optimizer_options={"momentum": 0.9}, **kwargs
+        )
