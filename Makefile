@@ -79,8 +79,11 @@ check-fresh: $(STAMP)
 	$(BIN)/python -m build --outdir $(FRESH)/dist . >$(FRESH)/build.log 2>&1 \
 	  || { cat $(FRESH)/build.log; exit 1; }
 	$(BIN)/python -m venv $(FRESH)/venv
+	# Colab's packages at the pinned versions: .venv's files, hard-linked (pip would write
+	# about 6 GB of torch and CUDA libraries a second time; once that filled CI's disk)
+	$(BIN)/python .ci/link_packages.py $(FRESH)/venv/bin/python $(COLAB_PREINSTALLED)
 	$(FRESH)/venv/bin/python -m pip install -q -c .ci/constraints.txt \
-	  $(COLAB_PREINSTALLED) ipykernel pytest pytest-xdist nbval
+	  ipykernel pytest pytest-xdist nbval
 	PIP_CONSTRAINT=$(CURDIR)/.ci/constraints.txt \
 	  SSLIB_INSTALL_FROM=file://$(CURDIR)/$$(ls $(FRESH)/dist/*.whl) \
 	  $(FRESH)/venv/bin/python .ci/fresh_runtime.py book/*.ipynb

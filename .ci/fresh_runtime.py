@@ -1,8 +1,9 @@
 """Run the chapters' install cell in a fresh Python, as Colab or Binder would: ``make check-fresh``.
 
 ``make check-fresh`` builds the sdist and the wheel (from the sdist), makes an empty virtual
-environment, installs what Colab preinstalls (torch, torchvision, NumPy, SciPy, matplotlib,
-scikit-learn, pandas; the pinned versions) and the test harness, then runs this script with
+environment, gives it what Colab preinstalls (torch, torchvision, NumPy, SciPy, matplotlib,
+scikit-learn, pandas, with what they require; the pinned versions, hard-linked from .venv by
+.ci/link_packages.py) and installs the test harness, then runs this script with
 ``SSLIB_INSTALL_FROM`` naming the wheel. This script checks that every notebook starts with the
 same install cell, that the book's distribution is not there yet, executes that cell exactly as
 a notebook would, and checks what it installed: the distribution ``ssl-executed`` at the
