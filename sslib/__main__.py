@@ -16,7 +16,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -152,15 +152,27 @@ def _data(args) -> int:
 
 
 def _settings(args):
-    """The run's settings: each flag given on the command line, else the budget's recipe."""
+    """The run's recipe: each flag given on the command line, else the budget's recipe.
+
+    The flags left out are filled in on ``args`` too (the checks and the record read them).
+    """
     from sslib.recipes import recipe
 
     base = recipe(args.method, config.budget())
-    for name in ("encoder", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "warmup",
-                 "channels_last"):  # fmt: skip
+    given = {}
+    for name in _RECIPE_FLAGS:
         if getattr(args, name) is None:
             setattr(args, name, getattr(base, name))
-    return base
+        else:
+            given[name] = getattr(args, name)
+    # the recipe's optimizer settings apply to the recipe's optimizer, not one a flag chose
+    options = base.optimizer_options if args.optimizer == base.optimizer else {}
+    return replace(base, optimizer_options=options, **given)
+
+
+# the flags that override a field of the recipe, named as the field
+_RECIPE_FLAGS = ("encoder", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "warmup",
+                 "channels_last")  # fmt: skip
 
 
 def _check_run(args, examples: int) -> str | None:
@@ -283,7 +295,7 @@ def _train(args) -> int:
 
 def _build_run(args):
     """The run's recipe, data and method, or :class:`_Exit` with what is wrong."""
-    from sslib import methods, nets
+    from sslib import methods
 
     if args.budget is not None:
         os.environ["SSLIB_BUDGET"] = args.budget  # before anything reads the budget
@@ -303,10 +315,8 @@ def _build_run(args):
     if problem is not None:  # before anything is written
         raise _Exit(f"python -m sslib train: error: {problem}")
     config.set_threads()  # SSLIB_THREADS, else all cores but one, as the chapters run
-    config.seed_everything(args.seed)
     try:
-        encoder = nets.make_encoder(args.encoder, train_set.shape)
-        method = methods.build(args.method, encoder, train_set, **recipe.method_kwargs)
+        method = recipe.build(args.method, train_set, seed=args.seed)
     except ValueError as err:
         raise _Exit(f"error: {err}") from None
     return recipe, train_set, test_set, method
@@ -330,8 +340,6 @@ def _fit_run(args, recipe, method, train_set, test_set, run: str):
         return {"knn": probe.knn_accuracy(features[0], train_set.labels, features[1],
                                           test_set.labels)}  # fmt: skip
 
-    # the recipe's optimizer settings apply to the recipe's optimizer, not one a flag chose
-    options = recipe.optimizer_options if args.optimizer == recipe.optimizer else {}
     with distributed.process_group_from_env():  # under torchrun: one share of each batch
         rank, size = distributed.world()
         checkpoint = out / f"{run}.pt"
@@ -339,11 +347,9 @@ def _fit_run(args, recipe, method, train_set, test_set, run: str):
         metrics_log = _MetricsLog(out / f"{run}.metrics.jsonl", fresh) if rank == 0 else None
         try:
             history = train.fit(
-                method, train_set, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                weight_decay=args.weight_decay, optimizer=args.optimizer,
-                optimizer_options=options, warmup=args.warmup, precision=args.precision,
-                compile=args.compile, channels_last=args.channels_last,
-                sync_batchnorm=sync_bn, seed=args.seed, log_every=args.log_every,
+                method, train_set, **recipe.fit_options(), precision=args.precision,
+                compile=args.compile, sync_batchnorm=sync_bn, seed=args.seed,
+                log_every=args.log_every,
                 eval_fn=knn if args.eval_every else None, eval_every=args.eval_every,
                 on_log=metrics_log, checkpoint=checkpoint,
                 checkpoint_every=args.checkpoint_every, resume=args.resume,
@@ -356,12 +362,10 @@ def _fit_run(args, recipe, method, train_set, test_set, run: str):
         finally:
             if metrics_log is not None:
                 metrics_log.close()
+    loop = {k: v for k, v in recipe.fit_options().items() if k != "steps"}
     settings = {
-        "encoder": args.encoder, "epochs": args.epochs, "batch_size": args.batch_size,
-        "optimizer": args.optimizer, "optimizer_options": options, "lr": args.lr,
-        "weight_decay": args.weight_decay, "warmup": args.warmup,
-        "precision": args.precision, "compile": args.compile,
-        "channels_last": args.channels_last, "sync_batchnorm": sync_bn and size > 1,
+        "encoder": recipe.encoder, **loop, "precision": args.precision,
+        "compile": args.compile, "sync_batchnorm": sync_bn and size > 1,
         "method": recipe.method_kwargs, "recipe": recipe.source,
     }  # fmt: skip
     return history, _World(rank, size), settings

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from sslib import collapse, config, data, methods, nets, probe, train
+from sslib import collapse, config, data, methods, probe, train
 from sslib.checkpoint import save_json
 from sslib.few_labels import pack, unpack
 
@@ -126,7 +126,7 @@ def measure(features, train_set, test_set, *, k: int = 20) -> dict:
 
 
 @torch.no_grad()
-def _projections(method, h: torch.Tensor) -> torch.Tensor:
+def projections(method, h: torch.Tensor) -> torch.Tensor:
     """``z = g(h)`` of a trained method, in eval mode. Shape ``(N, D) -> (N, proj_dim)``."""
     head = projector(method)
     was_training = method.training
@@ -141,8 +141,8 @@ def run_arm(arm: Arm, recipe, seed: int, train_set, test_set, *, k: int = 20,
             probe_z: bool = False) -> dict:  # fmt: skip
     """Train (unless untrained) and probe one arm at one seed; the record's entry for it.
 
-    ``recipe`` is a :class:`sslib.recipes.Recipe` (its epochs already scaled); the network is
-    built after ``seed_everything(seed)``, as chapter 7's ``train_method`` builds it. Returns
+    ``recipe`` is a :class:`sslib.recipes.Recipe` (its epochs already scaled), which builds the
+    network after seeding with ``seed`` and sets the loop, as in chapter 7. Returns
     ``{"seed", "steps", "cpu_s", "linear", "knn", "erank_h"}`` plus ``"erank_z"`` where the
     method has a projector and ``"z_linear"``, ``"z_knn"`` with ``probe_z``.
     """
@@ -151,25 +151,18 @@ def run_arm(arm: Arm, recipe, seed: int, train_set, test_set, *, k: int = 20,
         m = measure(pixels, train_set, test_set, k=k)
         return {"seed": None, "steps": 0, "cpu_s": 0.0, "linear": m["linear"], "knn": m["knn"],
                 "erank_h": m["erank"]}  # fmt: skip
-    config.seed_everything(seed)
-    encoder = nets.make_encoder(recipe.encoder, train_set.shape)
-    method = methods.build(arm.method, encoder, train_set, **(recipe.method_kwargs | arm.overrides))
+    method = recipe.build(arm.method, train_set, seed=seed, **arm.overrides)
     steps, cpu = 0, time.process_time()
     if arm.trained:
-        history = train.fit(
-            method, train_set, steps=arm.steps, epochs=None if arm.steps else recipe.epochs,
-            batch_size=recipe.batch_size, lr=recipe.lr, weight_decay=recipe.weight_decay,
-            optimizer=recipe.optimizer, optimizer_options=recipe.optimizer_options,
-            warmup=recipe.warmup, channels_last=recipe.channels_last, seed=seed,
-            progress=False)  # fmt: skip
-        steps = history.total_steps
+        options = recipe.fit_options(arm.steps)
+        steps = train.fit(method, train_set, seed=seed, progress=False, **options).total_steps
     cpu = time.process_time() - cpu  # one thread: the CPU seconds of training
     h = probe.embed(method, train_set).cpu(), probe.embed(method, test_set).cpu()
     m = measure(h, train_set, test_set, k=k)
     entry = {"seed": seed, "steps": steps, "cpu_s": round(cpu, 2), "linear": m["linear"],
              "knn": m["knn"], "erank_h": m["erank"]}  # fmt: skip
     if projector(method) is not None:
-        z = _projections(method, h[0]), _projections(method, h[1])
+        z = projections(method, h[0]), projections(method, h[1])
         entry["erank_z"] = collapse.effective_rank(z[1].double())
         if probe_z:
             mz = measure(z, train_set, test_set, k=k)

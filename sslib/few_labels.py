@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from sslib import augment, config, data, methods, nets, probe, train
+from sslib import augment, config, data, nets, probe, train
 from sslib.checkpoint import save_json
 
 
@@ -135,14 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     tic = time.perf_counter()
     train_set, test_set = data.load(args.dataset, "train"), data.load(args.dataset, "test")
     ssl = recipe(args.method, "quick")
-    config.seed_everything(0)
-    method = methods.build(args.method, nets.make_encoder(ssl.encoder, train_set.shape), train_set,
-                          **ssl.method_kwargs)  # fmt: skip
+    method = ssl.build(args.method, train_set, seed=0)
     steps = args.ssl_steps or int(ssl.epochs * (len(train_set) // ssl.batch_size))
-    # channels-last convolutions, as chapter 3 trains (the same numbers, faster on CPUs)
-    train.fit(method, train_set, steps=steps, batch_size=ssl.batch_size, lr=ssl.lr,
-              weight_decay=ssl.weight_decay, warmup=ssl.warmup, channels_last=True,
-              progress=False)  # fmt: skip
+    train.fit(method, train_set, progress=False, **ssl.fit_options(steps))
     features = probe.embed(method, train_set), probe.embed(method, test_set)
     sup = recipe("supervised", "quick")
     steps_for = {n: [s] for n, s in zip(args.per_class, args.supervised_steps, strict=True)}
@@ -159,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "dataset": args.dataset,
         **provenance("sslib.few_labels", argv, tic),
         "self_supervised": {"recipe": ssl.source, "steps": steps, "batch_size": ssl.batch_size,
-                            "channels_last": True},
+                            "channels_last": ssl.channels_last},
         "supervised": {"views": "affine only", "batch_size": args.supervised_batch,
                        "lr": sup.lr, "weight_decay": sup.weight_decay, "steps": steps_for},
         "draws": args.draws,

@@ -32,6 +32,33 @@ class Recipe:
     # digits' StridedCNN, and the layout chapters 3 and 7 train in
     channels_last: bool = False
 
+    def fit_options(self, steps: int | None = None) -> dict:
+        """The keyword arguments of :func:`sslib.train.fit` this recipe sets.
+
+        ``steps`` replaces the recipe's epochs by a number of optimizer steps. The command
+        line, :mod:`sslib.compare` and the chapters train with these, so that a recipe means
+        the same loop wherever it is followed.
+        """
+        return {
+            "epochs": None if steps else self.epochs, "steps": steps or None,
+            "batch_size": self.batch_size, "optimizer": self.optimizer,
+            "optimizer_options": self.optimizer_options, "lr": self.lr,
+            "weight_decay": self.weight_decay, "warmup": self.warmup,
+            "channels_last": self.channels_last,
+        }  # fmt: skip
+
+    def build(self, method: str, train_set, *, seed: int = 0, **overrides):
+        """``method`` with this recipe's encoder, untrained, built after seeding with ``seed``.
+
+        ``overrides`` go to the method's constructor over the recipe's ``method_kwargs``. The
+        seed fixes the initial weights: an arm trained and the same arm untrained start equal.
+        """
+        from sslib import config, methods, nets
+
+        config.seed_everything(seed)
+        encoder = nets.make_encoder(self.encoder, train_set.shape)
+        return methods.build(method, encoder, train_set, **(self.method_kwargs | overrides))
+
 
 QUICK_DEFAULT = Recipe()
 

@@ -292,3 +292,26 @@ def test_the_flags_name_the_encoders_the_factories_build():
 
     assert set(cli._ENCODERS) == set(nets.ENCODERS)
     assert set(cli._BENCH_ENCODERS) == set(bench.ENCODERS)
+
+
+def test_a_recipe_builds_the_same_network_for_a_seed_and_sets_the_loop():
+    import inspect
+
+    import torch
+
+    from sslib import data, train
+    from sslib.recipes import recipe
+
+    vicreg = recipe("vicreg", "quick")
+    options = vicreg.fit_options()
+    assert set(options) <= set(inspect.signature(train.fit).parameters)
+    assert options["epochs"] == vicreg.epochs and options["steps"] is None
+    assert options["lr"] == vicreg.lr and options["channels_last"] == vicreg.channels_last
+    assert vicreg.fit_options(7)["steps"] == 7 and vicreg.fit_options(7)["epochs"] is None
+    images = data.load("digits", "train")
+    a, b = (vicreg.build("vicreg", images, seed=3) for _ in range(2))
+    c = vicreg.build("vicreg", images, seed=4, var_weight=0.0)
+    same = zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    assert all(torch.equal(x, y) for x, y in same)
+    assert not torch.equal(next(a.parameters()), next(c.parameters()))  # another seed
+    assert c.weights[1] == 0.0 and a.weights[1] == vicreg.method_kwargs["var_weight"]
