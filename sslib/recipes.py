@@ -44,8 +44,8 @@ QUICK: dict[str, Recipe] = {
     # supervised, 100 for relative position; steps = int(epochs * (4000 // batch_size)).
     # 400 steps at lr 5e-3 gave rotation 96.8 / 96.7 / 96.1% over seeds 0-2 and supervised kNN
     # a thin lead over pixels, but cost ~50 CPU s more than the chapter's 150 s budget allows.
-    # The chapter trains these in the channels-last layout (a tenth faster on CPUs, other
-    # roundings); --channels-last trains them the same way.
+    # The chapter trains relative position in the channels-last layout (a tenth faster on CPUs,
+    # other roundings; --channels-last here), rotation and supervised in the default one.
     "rotation": Recipe(encoder="strided_cnn", epochs=250 / 62, batch_size=64, optimizer="adamw",
                        lr=1e-2, weight_decay=1e-4, warmup=0.05, method_kwargs={"views": "affine"},
                        source="chapter 1, rotation prediction (on mnist5k)"),
