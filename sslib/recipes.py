@@ -71,6 +71,8 @@ QUICK: dict[str, Recipe] = {
     # supervised, 100 for relative position; steps = int(epochs * (4000 // batch_size)).
     # 400 steps at lr 5e-3 gave rotation 96.8 / 96.7 / 96.1% over seeds 0-2 and supervised kNN
     # a thin lead over pixels, but cost ~50 CPU s more than the chapter's 150 s budget allows.
+    # The chapter trains relative position in the channels-last layout (a tenth faster on CPUs,
+    # other roundings; --channels-last here), rotation and supervised in the default one.
     "rotation": Recipe(encoder="strided_cnn", epochs=250 / 62, batch_size=64, optimizer="adamw",
                        lr=1e-2, weight_decay=1e-4, warmup=0.05, method_kwargs={"views": "affine"},
                        source="chapter 1, rotation prediction (on mnist5k)"),
@@ -85,11 +87,13 @@ QUICK: dict[str, Recipe] = {
     # chapter 2: autoencoders
     # The denoising convolutional autoencoder of chapter 2: StridedCNN's flattened 7x7 map ->
     # a 64-number code, a ConvDecoder, 30% of the pixels masked plus noise 0.2, cross-entropy;
-    # 12.8 epochs of 4,000 digits = the 400 steps of the chapter.
+    # 12.8 epochs of 4,000 digits = the 400 steps of the chapter, which trains with fused AdamW
+    # in the channels-last layout (~15% faster a step on one CPU thread; other roundings).
     "autoencoder": Recipe(encoder="strided_cnn", epochs=12.8, batch_size=128, optimizer="adamw",
                           lr=5e-3, weight_decay=1e-4, warmup=0.05,
                           method_kwargs={"code_dim": 64, "flatten_map": True, "decoder": "conv",
                                          "mask": 0.3, "noise_std": 0.2, "reconstruction": "bce"},
+                          optimizer_options={"fused": True}, channels_last=True,
                           source="chapter 2, the denoising autoencoder"),
 
     # chapter 3: contrastive learning
